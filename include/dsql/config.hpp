@@ -1,0 +1,82 @@
+#pragma once
+
+// Where and how to connect: an aggregate with DSQL's defaults, plus URI parsing and resolution.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "dsql/credentials.hpp"
+#include "dsql/token.hpp"
+
+namespace dsql {
+
+struct config {
+  // A full endpoint (<id>.dsql.<region>.on.aws, PrivateLink names too, or any DNS name) or a
+  // 26-character cluster ID, which needs a region.
+  std::string host;
+  // Empty: taken from the host, else AWS_REGION, AWS_DEFAULT_REGION, the profile's region.
+  std::string region;
+  std::string user = "admin";
+  std::string database = "postgres";
+  // 0 means PGPORT if set, else 5432.
+  std::uint16_t port = 0;
+  // Shared config/credentials profile; empty means AWS_PROFILE, else "default".
+  std::string profile;
+  // When set, used instead of the default chain.
+  std::shared_ptr<credentials_provider> credentials;
+  std::int64_t token_duration_seconds = default_token_expiry_seconds;
+
+  // Sign the token for this host instead of `host` (PrivateLink, tunnels, proxies).
+  std::string token_host;
+  // Connect to this numeric address instead of resolving `host`; TLS still verifies `host`.
+  std::string hostaddr;
+
+  // Root certificates: a file path, or "system". Empty: PGSSLROOTCERT, else the system store.
+  std::string sslrootcert;
+  // Only verify-full is accepted unless dangerously_allow_unverified_tls is set.
+  std::string sslmode = "verify-full";
+  bool dangerously_allow_unverified_tls = false;
+
+  // 0 means PGCONNECT_TIMEOUT if set, else 10 seconds.
+  std::chrono::seconds connect_timeout{0};
+  // Frameworks identify themselves as "<prefix>:aurora-dsql-cpp/<version>".
+  std::string application_name_prefix;
+  // Other libpq parameters (options, keepalives, ...), passed through unchanged.
+  std::map<std::string, std::string> libpq_params;
+};
+
+// Parses postgres://, postgresql:// or dsql:// URIs. Query parameters region, profile and
+// tokenDurationSecs are ours; sslmode, sslrootcert, connect_timeout, application_name and any
+// other parameter go to libpq. Throws config_error.
+config parse_connection_uri(std::string_view uri);
+
+// `host_or_uri` may be a URI, a full endpoint or a cluster ID.
+config config_from_string(std::string_view host_or_uri);
+
+// True for a DSQL cluster ID: exactly 26 characters of [a-z0-9].
+bool is_cluster_id(std::string_view host) noexcept;
+// The region in <id>.dsql[-x].<region>.on.aws, or empty.
+std::string region_from_host(std::string_view host);
+
+// A config with every default and fallback applied and checked: the endpoint, the region, the
+// port, the timeout. Throws config_error naming what is wrong and how to fix it.
+struct resolved_config {
+  config source;
+  std::string endpoint;    // full host name to connect to
+  std::string token_host;  // host the token is signed for
+  std::string region;
+  std::uint16_t port = 5432;
+  std::chrono::seconds connect_timeout{10};
+  std::string sslrootcert;  // a path or "system"
+  std::string application_name;
+};
+resolved_config resolve(const config& cfg);
+
+// "aurora-dsql-cpp/<version>", or "<prefix>:aurora-dsql-cpp/<version>".
+std::string application_name(std::string_view prefix = {});
+
+}  // namespace dsql

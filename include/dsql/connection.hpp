@@ -1,0 +1,85 @@
+#pragma once
+
+// An owning libpq connection opened with a fresh IAM token over verified TLS.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dsql/config.hpp"
+#include "dsql/result.hpp"
+
+// libpq's handle, deliberately reachable so that users can call libpq directly.
+typedef struct pg_conn PGconn;
+
+namespace dsql {
+
+class connection {
+ public:
+  connection() noexcept = default;
+  // Takes ownership of an open libpq connection.
+  explicit connection(PGconn* conn) noexcept : conn_(conn) {}
+  ~connection();
+  connection(connection&& other) noexcept;
+  connection& operator=(connection&& other) noexcept;
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  PGconn* raw() const noexcept { return conn_; }
+  // Gives up ownership; the caller must PQfinish the handle.
+  PGconn* release() noexcept;
+  explicit operator bool() const noexcept { return conn_ != nullptr; }
+  // True when the handle exists and libpq reports CONNECTION_OK.
+  bool is_open() const noexcept;
+  void close() noexcept;
+
+  // Runs one or more statements (simple protocol). Throws sql_error or connection_error.
+  result exec(std::string_view sql);
+  // Runs one statement with text parameters ($1, $2, ...); std::nullopt is SQL NULL.
+  result exec_params(std::string_view sql, const std::vector<std::optional<std::string>>& params);
+
+  // True while a transaction block is open (or failed and not yet ended).
+  bool in_transaction() const noexcept;
+
+ private:
+  PGconn* conn_ = nullptr;
+};
+
+// Resolves the config, signs a fresh token and opens a connection. Throws config_error,
+// credentials_error, auth_error (refused login, with a diagnosis) or connection_error.
+connection connect(const config& cfg);
+// Same for a URI, a full endpoint or a cluster ID.
+connection connect(std::string_view host_or_uri);
+
+// Opens connections for one resolved configuration: credentials are resolved once (and cached),
+// tokens are signed per connection or reused while young. Shared by the pool. Thread-safe.
+class connector {
+ public:
+  struct options {
+    // Reuse a token for new connections until this share of its lifetime has passed; 0 signs a
+    // fresh token for every connection.
+    double token_reuse_fraction = 0.0;
+  };
+
+  explicit connector(const config& cfg);
+  connector(const config& cfg, options opts, clock_function clock = {});
+  ~connector();
+  connector(const connector&) = delete;
+  connector& operator=(const connector&) = delete;
+
+  connection connect();
+  // A token for this endpoint, fresh or reused per the options.
+  std::string token();
+  const resolved_config& settings() const noexcept;
+
+  // The libpq keyword/value pairs used to connect, without the password.
+  std::vector<std::pair<std::string, std::string>> libpq_parameters() const;
+
+ private:
+  struct state;
+  std::unique_ptr<state> state_;
+};
+
+}  // namespace dsql

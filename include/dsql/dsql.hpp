@@ -1,0 +1,11 @@
+#pragma once
+
+// Everything in one include.
+
+#include "dsql/config.hpp"
+#include "dsql/connection.hpp"
+#include "dsql/credentials.hpp"
+#include "dsql/errors.hpp"
+#include "dsql/result.hpp"
+#include "dsql/token.hpp"
+#include "dsql/version.hpp"

@@ -1,0 +1,4 @@
+dsql_add_test(dsql_core_tests
+  ${CMAKE_CURRENT_LIST_DIR}/sigv4_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/token_test.cpp
+  LIBS nlohmann_json::nlohmann_json)
