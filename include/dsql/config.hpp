@@ -61,6 +61,10 @@ config config_from_string(std::string_view host_or_uri);
 bool is_cluster_id(std::string_view host) noexcept;
 // The region in <id>.dsql[-x].<region>.on.aws, or empty.
 std::string region_from_host(std::string_view host);
+// The region for a host: from the host itself, then `explicit_region`, then AWS_REGION, then
+// AWS_DEFAULT_REGION, then the profile's `region`. Empty when none says.
+std::string find_region(std::string_view host, std::string_view explicit_region = {},
+                        const std::string& profile = {});
 
 // A config with every default and fallback applied and checked: the endpoint, the region, the
 // port, the timeout. Throws config_error naming what is wrong and how to fix it.

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 
@@ -54,17 +55,31 @@ std::string to_hex(const unsigned char* data, std::size_t size) {
 }
 
 std::string sha256_hex(std::string_view data) {
+  // One digest context per thread saves an allocation per hash.
+  struct ctx_holder {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~ctx_holder() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local ctx_holder holder;
+  if (holder.ctx == nullptr) throw std::bad_alloc();
   digest d{};
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), d.data(), &len, sha256_md(), nullptr) != 1) {
+  if (EVP_DigestInit_ex(holder.ctx, sha256_md(), nullptr) != 1 ||
+      EVP_DigestUpdate(holder.ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(holder.ctx, d.data(), &len) != 1) {
     throw std::runtime_error("SHA-256 failed");
   }
   return to_hex(d);
 }
 
 struct hmac_key::impl {
-  EVP_MAC_CTX* ctx = nullptr;
-  ~impl() { EVP_MAC_CTX_free(ctx); }
+  EVP_MAC_CTX* ctx = nullptr;  // keyed once; never used directly, only copied or re-initialised
+  std::mutex mutex;
+  EVP_MAC_CTX* work = nullptr;  // a keyed copy that is reset between uses, under `mutex`
+  ~impl() {
+    EVP_MAC_CTX_free(work);
+    EVP_MAC_CTX_free(ctx);
+  }
 };
 
 hmac_key::hmac_key(std::string_view key) : impl_(std::make_unique<impl>()) {
@@ -87,16 +102,27 @@ hmac_key::hmac_key(hmac_key&&) noexcept = default;
 hmac_key& hmac_key::operator=(hmac_key&&) noexcept = default;
 
 digest hmac_key::mac(std::string_view data) const {
-  // Duplicating the keyed context skips re-deriving the padded key and leaves this one reusable
-  // from several threads at once.
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(impl_->ctx);
-  if (ctx == nullptr) throw std::bad_alloc();
   digest out{};
   std::size_t len = 0;
-  const bool ok =
-      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
-      EVP_MAC_final(ctx, out.data(), &len, out.size()) == 1;
-  EVP_MAC_CTX_free(ctx);
+  auto run = [&](EVP_MAC_CTX* ctx) {
+    return EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) ==
+               1 &&
+           EVP_MAC_final(ctx, out.data(), &len, out.size()) == 1;
+  };
+  bool ok = false;
+  // Re-initialising a keyed context with no key keeps the key and is much cheaper than a copy;
+  // a second thread arriving meanwhile takes a copy instead of waiting.
+  std::unique_lock<std::mutex> lock(impl_->mutex, std::try_to_lock);
+  if (lock.owns_lock()) {
+    if (impl_->work == nullptr) impl_->work = EVP_MAC_CTX_dup(impl_->ctx);
+    if (impl_->work == nullptr) throw std::bad_alloc();
+    ok = EVP_MAC_init(impl_->work, nullptr, 0, nullptr) == 1 && run(impl_->work);
+  } else {
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(impl_->ctx);
+    if (ctx == nullptr) throw std::bad_alloc();
+    ok = run(ctx);
+    EVP_MAC_CTX_free(ctx);
+  }
   if (!ok || len != out.size()) throw std::runtime_error("HMAC failed");
   return out;
 }

@@ -1,0 +1,35 @@
+// The `dsql` command.
+
+#include <exception>
+#include <iostream>
+
+#include "commands.hpp"
+#include "dsql/version.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Aurora DSQL connector for C++: tokens, psql with IAM auth, a local endpoint",
+               "dsql"};
+  app.require_subcommand(1);
+  // Errors are one line, so that scripts can show them as they are.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("dsql: ") + e.what() + " (run with --help for usage)\n";
+  });
+  app.set_version_flag("--version", std::string("dsql ") + dsql::version);
+  dsql::cli::global_options globals;
+  app.add_flag("--debug", globals.debug,
+               "Print diagnostics on stderr (which credential source was used; never secrets)");
+
+  dsql::cli::register_token_command(app, globals);
+  dsql::cli::register_psql_command(app, globals);
+  dsql::cli::register_local_command(app, globals);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "dsql: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,76 @@
+// dsql token: print an IAM auth token, as `aws dsql generate-db-connect[-admin]-auth-token` does.
+
+#include <iostream>
+#include <memory>
+
+#include "commands.hpp"
+#include "dsql/config.hpp"
+#include "dsql/credentials.hpp"
+#include "dsql/errors.hpp"
+#include "dsql/token.hpp"
+#include "util/time_format.hpp"
+
+namespace dsql::cli {
+namespace {
+
+struct token_options {
+  std::string host;
+  std::string region;
+  std::string user = "admin";
+  std::int64_t expires_in = default_token_expiry_seconds;
+  std::string signing_time;
+  std::string profile;
+};
+
+void run_token(const token_options& o, const global_options& globals) {
+  if (o.host.empty()) throw config_error("--host is empty: give the cluster endpoint");
+  std::string region = find_region(o.host, o.region, o.profile);
+  if (region.empty()) {
+    throw config_error("no region for host '" + o.host +
+                       "': use a DSQL endpoint (<id>.dsql.<region>.on.aws), pass --region, or "
+                       "set AWS_REGION");
+  }
+  const std::string host = is_cluster_id(o.host) ? o.host + ".dsql." + region + ".on.aws" : o.host;
+
+  clock_function clock;
+  if (!o.signing_time.empty()) {
+    auto t = util::parse_iso8601(o.signing_time);
+    if (!t) {
+      throw config_error("--signing-time '" + o.signing_time +
+                         "' is not a UTC time like 2026-01-15T12:34:56Z");
+    }
+    clock = [t = *t] { return t; };
+  }
+  auto provider = default_credentials_chain(chain_options{o.profile});
+  if (globals.debug) {
+    const credentials c = provider->resolve();
+    std::cerr << "dsql: credentials from " << c.source << " (access key ID ending "
+              << (c.access_key_id.size() > 4 ? c.access_key_id.substr(c.access_key_id.size() - 4)
+                                             : std::string("?"))
+              << "), signing for " << host << " in " << region << "\n";
+  }
+  token_generator generator(provider, clock);
+  const std::string token =
+      generator.generate(token_request{host, region, action_for_user(o.user), o.expires_in});
+  std::cout << token << "\n";
+}
+
+}  // namespace
+
+void register_token_command(CLI::App& app, const global_options& globals) {
+  auto opts = std::make_shared<token_options>();
+  CLI::App* cmd = app.add_subcommand(
+      "token", "Print an IAM auth token for a DSQL endpoint (DbConnectAdmin for user admin)");
+  cmd->add_option("--host", opts->host, "Cluster endpoint or 26-character cluster ID")->required();
+  cmd->add_option("--region", opts->region, "Signing region (default: from the host, then env)");
+  cmd->add_option("--user", opts->user, "Database role; admin gets a DbConnectAdmin token")
+      ->capture_default_str();
+  cmd->add_option("--expires-in", opts->expires_in, "Token lifetime in seconds, 1..604800")
+      ->capture_default_str();
+  cmd->add_option("--signing-time", opts->signing_time,
+                  "Sign as of this UTC time, YYYY-MM-DDTHH:MM:SSZ (for tests)");
+  cmd->add_option("--profile", opts->profile, "Shared config profile (skips the environment)");
+  cmd->callback([opts, &globals] { run_token(*opts, globals); });
+}
+
+}  // namespace dsql::cli

@@ -1,0 +1,275 @@
+#include "dsql/connection.hpp"
+
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <mutex>
+
+#include "dsql/errors.hpp"
+#include "server_error.hpp"
+
+namespace dsql {
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+// Waits for libpq's socket; false when the deadline passed.
+bool wait_socket(PGconn* conn, bool for_write, steady::time_point deadline) {
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+    if (left.count() <= 0) return false;
+    pollfd pfd{PQsocket(conn), static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+    const int rc = ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+    if (rc > 0) return true;
+    if (rc < 0 && errno != EINTR) return true;  // let PQconnectPoll report the socket error
+  }
+}
+
+struct pgconn_deleter {
+  void operator()(PGconn* c) const noexcept { PQfinish(c); }
+};
+using pgconn_ptr = std::unique_ptr<PGconn, pgconn_deleter>;
+
+// One connection attempt with our own deadline: libpq's connect_timeout is not applied in
+// non-blocking mode, and verbose errors are only available if set before the server answers.
+pgconn_ptr open_libpq(const std::vector<std::pair<std::string, std::string>>& params,
+                      const std::string& token, const resolved_config& settings) {
+  std::vector<const char*> keys, values;
+  for (const auto& [k, v] : params) {
+    keys.push_back(k.c_str());
+    values.push_back(v.c_str());
+  }
+  keys.push_back("password");
+  values.push_back(token.c_str());
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+
+  pgconn_ptr conn(PQconnectStartParams(keys.data(), values.data(), 0));
+  if (!conn) throw connection_error("libpq could not allocate a connection");
+  PQsetErrorVerbosity(conn.get(), PQERRORS_VERBOSE);
+  const auto deadline = steady::now() + settings.connect_timeout;
+  const std::string where = settings.endpoint + ":" + std::to_string(settings.port);
+
+  PostgresPollingStatusType state = PGRES_POLLING_WRITING;
+  if (PQstatus(conn.get()) == CONNECTION_BAD) state = PGRES_POLLING_FAILED;
+  while (state != PGRES_POLLING_OK && state != PGRES_POLLING_FAILED) {
+    if (!wait_socket(conn.get(), state == PGRES_POLLING_WRITING, deadline)) {
+      throw connection_error("could not connect to " + where + ": timed out after " +
+                             std::to_string(settings.connect_timeout.count()) +
+                             " s (connect_timeout); check the endpoint, port and network");
+    }
+    state = PQconnectPoll(conn.get());
+  }
+  if (state == PGRES_POLLING_FAILED) {
+    detail::throw_connect_failure(PQerrorMessage(conn.get()), settings);
+  }
+  return conn;
+}
+
+}  // namespace
+
+// ---- connection ----
+
+connection::~connection() {
+  close();
+}
+
+connection::connection(connection&& other) noexcept : conn_(other.conn_) {
+  other.conn_ = nullptr;
+}
+
+connection& connection::operator=(connection&& other) noexcept {
+  if (this != &other) {
+    close();
+    conn_ = other.conn_;
+    other.conn_ = nullptr;
+  }
+  return *this;
+}
+
+PGconn* connection::release() noexcept {
+  PGconn* c = conn_;
+  conn_ = nullptr;
+  return c;
+}
+
+bool connection::is_open() const noexcept {
+  return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
+}
+
+void connection::close() noexcept {
+  if (conn_ != nullptr) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+  }
+}
+
+result connection::exec(std::string_view sql) {
+  if (conn_ == nullptr) throw connection_error("exec on a closed connection");
+  const std::string text(sql);
+  result res(PQexec(conn_, text.c_str()));
+  const auto status = res.raw() ? PQresultStatus(res.raw()) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) {
+    detail::throw_result_error(conn_, res.raw());
+  }
+  return res;
+}
+
+result connection::exec_params(std::string_view sql,
+                               const std::vector<std::optional<std::string>>& params) {
+  if (conn_ == nullptr) throw connection_error("exec_params on a closed connection");
+  const std::string text(sql);
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  result res(PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr,
+                          values.data(), nullptr, nullptr, 0));
+  const auto status = res.raw() ? PQresultStatus(res.raw()) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    detail::throw_result_error(conn_, res.raw());
+  }
+  return res;
+}
+
+bool connection::in_transaction() const noexcept {
+  if (conn_ == nullptr) return false;
+  const auto s = PQtransactionStatus(conn_);
+  return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
+}
+
+// ---- connector ----
+
+struct connector::state {
+  resolved_config settings;
+  options opts;
+  clock_function clock;
+  token_generator generator;
+  std::vector<std::pair<std::string, std::string>> params;
+
+  std::mutex token_mutex;  // single flight for token reuse
+  std::string cached_token;
+  std::chrono::system_clock::time_point cached_at{};
+
+  state(const config& cfg, options o, clock_function c)
+      : settings(resolve(cfg)),
+        opts(o),
+        clock(c ? std::move(c) : clock_function(&std::chrono::system_clock::now)),
+        generator(cfg.credentials ? cfg.credentials
+                                  : default_credentials_chain(chain_options{
+                                        cfg.profile, refresh_window(cfg.token_duration_seconds)}),
+                  clock) {
+    params = build_params();
+  }
+
+  ~state() { OPENSSL_cleanse(cached_token.data(), cached_token.size()); }
+
+  // Credentials must outlive every token signed from them, so refresh them that much earlier.
+  static std::chrono::seconds refresh_window(std::int64_t token_seconds) {
+    return std::max<std::chrono::seconds>(std::chrono::minutes(5),
+                                          std::chrono::seconds(token_seconds + 60));
+  }
+
+  std::vector<std::pair<std::string, std::string>> build_params() const {
+    const auto& s = settings;
+    std::vector<std::pair<std::string, std::string>> p;
+    p.emplace_back("host", s.endpoint);
+    if (!s.source.hostaddr.empty()) p.emplace_back("hostaddr", s.source.hostaddr);
+    p.emplace_back("port", std::to_string(s.port));
+    p.emplace_back("dbname", s.source.database);
+    p.emplace_back("user", s.source.user);
+    p.emplace_back("sslmode", s.source.sslmode);
+    if (s.source.sslmode != "disable") p.emplace_back("sslrootcert", s.sslrootcert);
+    // Direct TLS saves a round trip; libpq < 17 does not know the parameter.
+    if (PQlibVersion() >= 170000 && s.source.sslmode != "disable" &&
+        s.source.libpq_params.count("sslnegotiation") == 0) {
+      p.emplace_back("sslnegotiation", "direct");
+    }
+    p.emplace_back("connect_timeout", std::to_string(s.connect_timeout.count()));
+    p.emplace_back("application_name", s.application_name);
+    for (const auto& kv : s.source.libpq_params) p.push_back(kv);
+    return p;
+  }
+
+  token_request request() const {
+    return token_request{settings.token_host, settings.region,
+                         action_for_user(settings.source.user),
+                         settings.source.token_duration_seconds};
+  }
+
+  std::string fresh_token() {
+    std::lock_guard<std::mutex> lock(token_mutex);
+    OPENSSL_cleanse(cached_token.data(), cached_token.size());
+    cached_token = generator.generate(request());
+    cached_at = clock();
+    return cached_token;
+  }
+
+  std::string token() {
+    if (opts.token_reuse_fraction <= 0.0) return generator.generate(request());
+    std::lock_guard<std::mutex> lock(token_mutex);
+    const auto now = clock();
+    const auto max_age = std::chrono::duration<double>(
+        static_cast<double>(settings.source.token_duration_seconds) * opts.token_reuse_fraction);
+    if (cached_token.empty() || now < cached_at || now - cached_at >= max_age) {
+      OPENSSL_cleanse(cached_token.data(), cached_token.size());
+      cached_token = generator.generate(request());
+      cached_at = now;
+    }
+    return cached_token;
+  }
+};
+
+connector::connector(const config& cfg) : connector(cfg, options{}) {}
+
+connector::connector(const config& cfg, options opts, clock_function clock) {
+  if (opts.token_reuse_fraction < 0.0 || opts.token_reuse_fraction >= 1.0) {
+    throw config_error("token_reuse_fraction must be at least 0 and below 1");
+  }
+  state_ = std::make_unique<state>(cfg, opts, std::move(clock));
+}
+
+connector::~connector() = default;
+
+const resolved_config& connector::settings() const noexcept {
+  return state_->settings;
+}
+
+std::string connector::token() {
+  return state_->token();
+}
+
+std::vector<std::pair<std::string, std::string>> connector::libpq_parameters() const {
+  return state_->params;
+}
+
+connection connector::connect() {
+  // Tokens are wiped from memory as soon as libpq has them, whatever happens.
+  struct wiped {
+    std::string value;
+    ~wiped() { OPENSSL_cleanse(value.data(), value.size()); }
+  };
+  try {
+    wiped tok{state_->token()};
+    return connection(open_libpq(state_->params, tok.value, state_->settings).release());
+  } catch (const auth_error& e) {
+    // An expired signature is worth one more try with a freshly signed token; anything else
+    // would fail the same way again.
+    if (!e.signature_expired()) throw;
+  }
+  wiped tok{state_->fresh_token()};
+  return connection(open_libpq(state_->params, tok.value, state_->settings).release());
+}
+
+connection connect(const config& cfg) {
+  return connector(cfg).connect();
+}
+
+connection connect(std::string_view host_or_uri) {
+  return connect(config_from_string(host_or_uri));
+}
+
+}  // namespace dsql

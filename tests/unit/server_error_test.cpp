@@ -1,0 +1,88 @@
+#include "server_error.hpp"
+
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+namespace dsql::detail {
+namespace {
+
+resolved_config settings(const std::string& user = "admin") {
+  resolved_config s;
+  s.source.user = user;
+  s.endpoint = "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws";
+  s.token_host = s.endpoint;
+  s.region = "us-east-1";
+  s.port = 5432;
+  return s;
+}
+
+TEST(ServerError, ParsesLibpqVerboseConnectionErrors) {
+  const auto f = parse_verbose_error(
+      "connection to server at \"localhost\" (127.0.0.1), port 5432 failed: FATAL:  28000: "
+      "unable to accept connection, access denied\nHINT:  Wrong user to action mapping. user: "
+      "admin, action: DbConnect\nLOCATION:  auth.c:10\n");
+  EXPECT_EQ(f.severity, "FATAL");
+  EXPECT_EQ(f.sqlstate, "28000");
+  EXPECT_EQ(f.message, "unable to accept connection, access denied");
+  EXPECT_EQ(f.hint, "Wrong user to action mapping. user: admin, action: DbConnect");
+}
+
+TEST(ServerError, RefusalsBecomeAuthErrorsWithADiagnosis) {
+  try {
+    throw_connect_failure(
+        "connection to server failed: FATAL:  28000: unable to accept connection, access "
+        "denied\nHINT:  Signature expired: 20260101T000000Z is now earlier than 20260101T001500Z\n",
+        settings());
+    FAIL();
+  } catch (const auth_error& e) {
+    EXPECT_EQ(e.sqlstate(), "28000");
+    EXPECT_TRUE(e.signature_expired());
+    EXPECT_NE(e.diagnosis().find("clock"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("Signature expired"), std::string::npos);
+  }
+  try {
+    throw_connect_failure(
+        "failed: FATAL:  28000: unable to accept connection, access denied\nHINT:  Wrong user to "
+        "action mapping. user: admin, action: DbConnect\n",
+        settings());
+    FAIL();
+  } catch (const auth_error& e) {
+    EXPECT_FALSE(e.signature_expired());
+    EXPECT_NE(e.diagnosis().find("DbConnectAdmin"), std::string::npos);
+  }
+  try {
+    throw_connect_failure("failed: FATAL:  28000: unable to accept connection, access denied\n",
+                          settings("app"));
+    FAIL();
+  } catch (const auth_error& e) {
+    EXPECT_NE(e.diagnosis().find("dsql:DbConnect"), std::string::npos);
+    EXPECT_NE(e.diagnosis().find("AWS IAM GRANT app"), std::string::npos);
+  }
+  auto mismatched = settings();
+  mismatched.region = "eu-west-1";
+  try {
+    throw_connect_failure("failed: FATAL:  28000: unable to accept connection, access denied\n",
+                          mismatched);
+    FAIL();
+  } catch (const auth_error& e) {
+    EXPECT_NE(e.diagnosis().find("host says region 'us-east-1'"), std::string::npos);
+  }
+}
+
+TEST(ServerError, NetworkFailuresAreConnectionErrors) {
+  EXPECT_THROW(throw_connect_failure("connection to server at \"localhost\" (127.0.0.1), port 1 "
+                                     "failed: Connection refused\n",
+                                     settings()),
+               connection_error);
+  try {
+    throw_connect_failure("could not translate host name", settings());
+  } catch (const auth_error&) {
+    FAIL() << "not a refusal";
+  } catch (const connection_error& e) {
+    EXPECT_NE(std::string(e.what()).find("abcdefghijklmnopqrstuvwxyz"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace dsql::detail
