@@ -1,0 +1,28 @@
+# Every tests/fuzz/fuzz_<name>.cpp is a libFuzzer target with a seed corpus in
+# tests/fuzz/corpus/fuzz_<name>/. With DSQL_FUZZ=ON and clang it builds as a real fuzzer
+# (run it by hand: build/tests/fuzz_<name> tests/fuzz/corpus/fuzz_<name> -max_total_time=60);
+# otherwise it builds in replay mode and ctest runs it over its corpus.
+file(GLOB _dsql_fuzz_sources CONFIGURE_DEPENDS "${CMAKE_CURRENT_LIST_DIR}/fuzz_*.cpp")
+foreach(_src IN LISTS _dsql_fuzz_sources)
+  get_filename_component(_name "${_src}" NAME_WE)
+  set(_libs dsql dsql_internal nlohmann_json::nlohmann_json)
+  if(TARGET dsql_local)
+    list(APPEND _libs dsql_local)
+  elseif(_name MATCHES "startup|verifier|statement")
+    continue()
+  endif()
+  if(DSQL_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    add_executable(${_name} "${_src}")
+    target_compile_options(${_name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(${_name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    set(_args "${CMAKE_CURRENT_LIST_DIR}/corpus/${_name}" -runs=2000)
+  else()
+    add_executable(${_name} "${_src}" "${CMAKE_CURRENT_LIST_DIR}/replay_main.cpp")
+    set(_args "${CMAKE_CURRENT_LIST_DIR}/corpus/${_name}")
+  endif()
+  target_link_libraries(${_name} PRIVATE ${_libs})
+  target_include_directories(${_name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+  dsql_target_options(${_name})
+  add_test(NAME ${_name} COMMAND ${_name} ${_args})
+  set_tests_properties(${_name} PROPERTIES LABELS "unit;fuzz" TIMEOUT 300)
+endforeach()
