@@ -14,8 +14,11 @@ namespace dsql::aws_config {
 
 struct section {
   std::string name;
-  std::map<std::string, std::string> properties;  // keys as written, values trimmed
+  // Keys as written, values trimmed. Continuation lines are appended to the value after a '\n'
+  // (sub-properties such as `s3 =` keep their raw "sub = value" lines that way).
+  std::map<std::string, std::string> properties;
 
+  // An empty value counts as unset, as an empty environment variable does.
   std::optional<std::string> get(const std::string& key) const;
 };
 
@@ -29,7 +32,8 @@ struct parsed_file {
 
 // Parses one file's text. Throws dsql::credentials_error naming `source_name` and the line for
 // malformed content (a property outside any section, a line that is neither section nor
-// property, an unterminated section header).
+// property, an unterminated section header). Messages never quote the offending line: it may
+// hold a secret.
 parsed_file parse(std::string_view text, file_kind kind, const std::string& source_name);
 
 struct shared_config {
@@ -37,13 +41,20 @@ struct shared_config {
   std::map<std::string, section> sso_sessions;
   std::string config_path;  // the paths that were used, for messages
   std::string credentials_path;
+  bool config_found = false;  // whether the file existed
+  bool credentials_found = false;
+  std::vector<std::string> warnings;  // from both files; worth showing when a profile is missing
 
   const section* find_profile(const std::string& name) const;
   const section* find_sso_session(const std::string& name) const;
 };
 
-// Reads AWS_CONFIG_FILE (default ~/.aws/config) and AWS_SHARED_CREDENTIALS_FILE (default
-// ~/.aws/credentials). A missing file is not an error; an unreadable or malformed one is.
+// The paths load() reads: AWS_CONFIG_FILE (default ~/.aws/config) and
+// AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials); a leading "~/" is expanded.
+std::string config_file_path();
+std::string credentials_file_path();
+
+// Reads both files. A missing file is not an error; an unreadable or malformed one is.
 shared_config load();
 
 // An explicit name, else AWS_PROFILE, else "default".

@@ -1,0 +1,93 @@
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+
+#include "dsql/credentials.hpp"
+#include "dsql/errors.hpp"
+
+namespace dsql {
+
+namespace {
+
+using clock_fn = std::function<std::chrono::system_clock::time_point()>;
+
+class caching_provider final : public credentials_provider {
+ public:
+  caching_provider(std::shared_ptr<credentials_provider> inner, std::chrono::seconds early,
+                   clock_fn clock)
+      : inner_(std::move(inner)), early_(early), clock_(std::move(clock)) {
+    if (!clock_) clock_ = [] { return std::chrono::system_clock::now(); };
+  }
+
+  credentials resolve() override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (cached_ && !needs_refresh(*cached_, clock_())) return *cached_;
+
+    if (refreshing_) {
+      // Someone else is refreshing: still-valid credentials are good enough for now.
+      if (cached_ && usable(*cached_, clock_())) return *cached_;
+      const std::uint64_t seen = generation_;
+      refreshed_.wait(lock, [&] { return generation_ != seen; });
+      if (!last_error_) return *cached_;
+      if (cached_ && usable(*cached_, clock_())) return *cached_;
+      std::rethrow_exception(last_error_);
+    }
+
+    refreshing_ = true;
+    lock.unlock();
+    // Outside the lock: a refresh may run a process or (later) make HTTP calls for seconds.
+    std::optional<credentials> fresh;
+    std::exception_ptr error;
+    try {
+      fresh = inner_->resolve();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    refreshing_ = false;
+    ++generation_;
+    last_error_ = error;
+    if (fresh) cached_ = *fresh;
+    refreshed_.notify_all();
+    if (fresh) return *fresh;
+    if (cached_ && usable(*cached_, clock_())) return *cached_;
+    std::rethrow_exception(error);
+  }
+
+  std::string name() const override { return inner_->name(); }
+
+ private:
+  bool usable(const credentials& c, std::chrono::system_clock::time_point now) const {
+    return !c.expiration || *c.expiration > now;
+  }
+  bool needs_refresh(const credentials& c, std::chrono::system_clock::time_point now) const {
+    return c.expiration && *c.expiration - early_ <= now;
+  }
+
+  std::shared_ptr<credentials_provider> inner_;
+  std::chrono::seconds early_;
+  clock_fn clock_;
+
+  std::mutex mutex_;
+  std::condition_variable refreshed_;
+  std::optional<credentials> cached_;
+  bool refreshing_ = false;
+  std::uint64_t generation_ = 0;   // completed refreshes; waiters wake when it moves
+  std::exception_ptr last_error_;  // outcome of the latest refresh
+};
+
+}  // namespace
+
+std::shared_ptr<credentials_provider> make_caching_provider(
+    std::shared_ptr<credentials_provider> inner, std::chrono::seconds refresh_before_expiry,
+    std::function<std::chrono::system_clock::time_point()> clock) {
+  if (!inner) throw config_error("make_caching_provider: the inner provider is null");
+  if (refresh_before_expiry.count() < 0) {
+    throw config_error("make_caching_provider: refresh_before_expiry must not be negative");
+  }
+  return std::make_shared<caching_provider>(std::move(inner), refresh_before_expiry,
+                                            std::move(clock));
+}
+
+}  // namespace dsql

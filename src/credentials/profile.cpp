@@ -1,0 +1,88 @@
+#include "credentials/sources.hpp"
+#include "dsql/errors.hpp"
+
+namespace dsql::credential_sources {
+
+namespace {
+
+std::string where(const aws_config::shared_config& files) {
+  auto one = [](const std::string& path, bool found) {
+    return path + (found ? "" : " (not found)");
+  };
+  return one(files.config_path, files.config_found) + " and " +
+         one(files.credentials_path, files.credentials_found);
+}
+
+[[noreturn]] void unknown_profile(const aws_config::shared_config& files, const std::string& name) {
+  std::string msg = "AWS profile '" + name + "' not found; looked in " + where(files) +
+                    ". Add [profile " + name + "] to " + files.config_path + " or [" + name +
+                    "] to " + files.credentials_path +
+                    ", or select an existing profile (AWS_PROFILE or the profile option)";
+  if (!files.profiles.empty()) {
+    msg += "; profiles found:";
+    for (const auto& [n, s] : files.profiles) msg += " " + n;
+  }
+  // An ignored section is the usual reason a profile "isn't there" ([dev] in the config file).
+  for (const auto& w : files.warnings) msg += "; note: " + w;
+  throw credentials_error(msg);
+}
+
+[[noreturn]] void not_supported_yet(const std::string& name, const std::string& what) {
+  throw credentials_error("AWS profile '" + name + "' uses " + what +
+                          ", which this version of the DSQL connector does not support yet; "
+                          "use a profile with static keys or credential_process, or pass "
+                          "credentials explicitly");
+}
+
+}  // namespace
+
+std::optional<credentials> try_profile(const aws_config::shared_config& files,
+                                       const std::string& profile_name, bool explicit_profile,
+                                       std::chrono::milliseconds process_timeout) {
+  const aws_config::section* profile = files.find_profile(profile_name);
+  if (profile == nullptr) {
+    if (explicit_profile) unknown_profile(files, profile_name);
+    return std::nullopt;
+  }
+
+  // --- Sources that need the network: the cloud sources issue fills these in. ---------------
+  // role_arn (with source_profile, credential_source or web_identity_token_file) -> STS
+  // AssumeRole. Checked before static keys: a role profile that also holds keys must assume the
+  // role, not silently sign as the base identity.
+  if (profile->get("role_arn")) not_supported_yet(profile_name, "role_arn (assume role)");
+  // -------------------------------------------------------------------------------------------
+
+  const auto id = profile->get("aws_access_key_id");
+  const auto secret = profile->get("aws_secret_access_key");
+  if (id && secret) {
+    credentials c;
+    c.access_key_id = *id;
+    c.secret_access_key = *secret;
+    c.session_token = profile->get("aws_session_token").value_or("");
+    c.source = "profile:" + profile_name;
+    return c;
+  }
+  if (id || secret) {
+    const char* missing = id ? "aws_secret_access_key" : "aws_access_key_id";
+    throw credentials_error("AWS profile '" + profile_name + "' has " +
+                            (id ? "aws_access_key_id" : "aws_secret_access_key") + " but no " +
+                            missing + " (looked in " + where(files) + "); add " + missing +
+                            " to the profile or remove the other key");
+  }
+
+  if (auto command = profile->get("credential_process")) {
+    return run_credential_process(*command, profile_name, process_timeout);
+  }
+
+  // --- SSO (IAM Identity Center): the cloud sources issue fills this in. ---------------------
+  if (profile->get("sso_session") || profile->get("sso_account_id") ||
+      profile->get("sso_start_url")) {
+    not_supported_yet(profile_name, "SSO (IAM Identity Center)");
+  }
+  // -------------------------------------------------------------------------------------------
+
+  // A profile with only settings such as `region` leaves credentials to the rest of the chain.
+  return std::nullopt;
+}
+
+}  // namespace dsql::credential_sources
