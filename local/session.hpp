@@ -1,0 +1,146 @@
+#pragma once
+
+// One client connection to the front: plaintext preamble, TLS, startup, token check, backend
+// login, then a message-by-message relay that applies DSQL's session rules. Everything runs on
+// the front's single io_context thread, so the shared state below needs no locks.
+
+#include <asio.hpp>
+#include <asio/ssl.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "local/front_bookkeeping.hpp"
+#include "local/front_server.hpp"
+#include "local/statement_rules.hpp"
+#include "local/wire_protocol.hpp"
+
+namespace dsql::local {
+
+class session;
+
+// Deterministic OCC fault injection, shared by every session of the endpoint.
+struct fault_counters {
+  std::uint32_t fail_commit = 0;     // next COMMITs fail with OC000
+  std::uint32_t fail_statement = 0;  // next statements fail with OC001
+};
+
+struct front_context {
+  asio::io_context& io;
+  asio::ssl::context& tls;
+  const front_options& options;
+  front_bookkeeping& bookkeeping;
+  fault_counters faults;
+  // The BackendKeyData the front handed out, mapped to its session.
+  std::unordered_map<std::uint64_t, std::weak_ptr<session>> cancel_keys;
+  std::unordered_map<std::uint64_t, std::weak_ptr<session>> live;
+  std::uint64_t next_id = 1;
+
+  void log(const std::string& line) const {
+    if (options.log) options.log(line);
+  }
+  std::chrono::system_clock::time_point now() const {
+    return options.clock ? options.clock() : std::chrono::system_clock::now();
+  }
+};
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(front_context& ctx, asio::ip::tcp::socket socket);
+  void start();
+  // Drops the connection at once (endpoint stopping).
+  void close();
+  // Forwards a client's CancelRequest to the backend running this session's query.
+  void cancel_backend_query();
+
+ private:
+  enum class phase { preamble, tls, startup, authenticating, backend_startup, relay, closed };
+  enum class pending_reply { none, commit_failure };
+
+  // Preamble (plaintext) and TLS.
+  void wait_first_byte();
+  void read_preamble_packet();
+  void on_preamble_packet(const std::string& packet);
+  void handshake();
+  void read_startup_in_tls();
+  void on_startup(const wire::startup_packet& startup);
+  void read_password();
+  void on_password(const std::string& password);
+  void connect_backend();
+  void on_backend_message(wire::message m);
+
+  // Relay.
+  void read_client();
+  void read_backend();
+  void process_client_messages();
+  bool on_client_message(wire::message& m);  // false: stop processing (paused)
+  bool on_query(const wire::message& m);
+  void on_parse(wire::message& m);
+  bool run_front_command(const statement_class& c);
+  void front_reply(const std::string& tag);
+  void forward_raise(const wire::error_info& error);
+  void resume_client();
+  void relay_backend_message(wire::message& m);
+  void on_connection_age();
+
+  // Output.
+  void send_client(std::string bytes);
+  void send_backend(std::string bytes);
+  void write_client();
+  void write_backend();
+  void fail(const wire::error_info& error);  // FATAL to the client, then close
+  void close_after_flush();
+  std::string tag() const;
+
+  front_context& ctx_;
+  std::uint64_t id_;
+  asio::ssl::stream<asio::ip::tcp::socket> client_;
+  asio::local::stream_protocol::socket backend_;
+  asio::steady_timer startup_timer_;
+  asio::steady_timer age_timer_;
+  phase phase_ = phase::preamble;
+  bool tls_active_ = false;
+  bool direct_tls_ = false;
+  int preamble_rounds_ = 0;
+  std::string sni_;
+  std::string peer_;
+
+  std::string user_;
+  std::vector<std::pair<std::string, std::string>> backend_params_;
+  bool negotiate_minor_ = false;
+
+  std::array<char, 16384> client_buf_{};
+  std::array<char, 16384> backend_buf_{};
+  std::string packet_;
+  wire::message_reader client_reader_{wire::max_client_message};
+  wire::message_reader backend_reader_{wire::max_backend_message};
+  bool client_read_in_flight_ = false;
+  bool backend_read_in_flight_ = false;
+
+  std::deque<std::string> client_out_;
+  std::deque<std::string> backend_out_;
+  std::size_t client_out_bytes_ = 0;
+  std::size_t backend_out_bytes_ = 0;
+  bool client_writing_ = false;
+  bool backend_writing_ = false;
+  bool close_after_flush_ = false;
+
+  std::uint32_t front_pid_ = 0;
+  std::uint32_t front_key_ = 0;
+  std::uint32_t backend_pid_ = 0;
+  std::uint32_t backend_key_ = 0;
+
+  char txn_status_ = 'I';
+  int outstanding_ = 0;  // Query/Sync/FunctionCall sent to the backend, not yet answered by 'Z'
+  bool paused_ = false;  // client reads stop while the front answers a statement itself
+  std::optional<wire::message> stashed_;
+  pending_reply pending_ = pending_reply::none;
+  bool age_expired_ = false;
+};
+
+}  // namespace dsql::local

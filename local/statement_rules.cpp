@@ -1,0 +1,344 @@
+#include "local/statement_rules.hpp"
+
+#include <cctype>
+#include <optional>
+
+namespace dsql::local {
+namespace {
+
+enum class token_type { word, quoted_identifier, string_literal, symbol };
+
+struct token {
+  token_type type;
+  std::string text;  // words uppercased; quoted identifiers and literals unquoted
+};
+
+bool word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+
+// Skips whitespace and comments (block comments nest in PostgreSQL).
+std::size_t skip_blank(std::string_view s, std::size_t i) {
+  while (i < s.size()) {
+    const char c = s[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+    } else if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
+      while (i < s.size() && s[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+      int depth = 0;
+      while (i < s.size()) {
+        if (s[i] == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+          ++depth;
+          i += 2;
+        } else if (s[i] == '*' && i + 1 < s.size() && s[i + 1] == '/') {
+          i += 2;
+          if (--depth == 0) break;
+        } else {
+          ++i;
+        }
+      }
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+// Reads a quoted run starting at s[i] == q; doubled quotes are escapes. Returns the index after the
+// closing quote (s.size() when unterminated) and the unquoted text.
+std::size_t read_quoted(std::string_view s, std::size_t i, char q, std::string* text) {
+  ++i;
+  while (i < s.size()) {
+    if (s[i] == q) {
+      if (i + 1 < s.size() && s[i + 1] == q) {
+        if (text) text->push_back(q);
+        i += 2;
+        continue;
+      }
+      return i + 1;
+    }
+    if (text) text->push_back(s[i]);
+    ++i;
+  }
+  return i;
+}
+
+// A dollar-quote opener ($tag$) at i, or nullopt.
+std::optional<std::string_view> dollar_tag(std::string_view s, std::size_t i) {
+  if (s[i] != '$') return std::nullopt;
+  std::size_t j = i + 1;
+  while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
+  if (j < s.size() && s[j] == '$') {
+    if (j > i + 1 && std::isdigit(static_cast<unsigned char>(s[i + 1]))) return std::nullopt;
+    return s.substr(i, j - i + 1);
+  }
+  return std::nullopt;
+}
+
+std::vector<token> tokenize(std::string_view s, std::size_t limit = 64) {
+  std::vector<token> out;
+  std::size_t i = 0;
+  while (out.size() < limit) {
+    i = skip_blank(s, i);
+    if (i >= s.size()) break;
+    const char c = s[i];
+    if (c == '\'') {
+      token t{token_type::string_literal, {}};
+      i = read_quoted(s, i, '\'', &t.text);
+      out.push_back(std::move(t));
+    } else if (c == '"') {
+      token t{token_type::quoted_identifier, {}};
+      i = read_quoted(s, i, '"', &t.text);
+      out.push_back(std::move(t));
+    } else if (word_char(c)) {
+      token t{token_type::word, {}};
+      while (i < s.size() && word_char(s[i])) {
+        t.text.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(s[i]))));
+        ++i;
+      }
+      out.push_back(std::move(t));
+    } else {
+      out.push_back({token_type::symbol, std::string(1, c)});
+      ++i;
+    }
+  }
+  return out;
+}
+
+bool is_word(const std::vector<token>& t, std::size_t i, std::string_view w) {
+  return i < t.size() && t[i].type == token_type::word && t[i].text == w;
+}
+
+statement_class refused(std::string message) {
+  statement_class c;
+  c.kind = statement_kind::refused;
+  c.error = {"0A000", std::move(message), {}};
+  return c;
+}
+
+// Finds "ISOLATION LEVEL <level>" among the tokens; returns the level in upper case.
+std::optional<std::string> isolation_level(const std::vector<token>& t) {
+  for (std::size_t i = 0; i + 2 < t.size(); ++i) {
+    if (is_word(t, i, "ISOLATION") && is_word(t, i + 1, "LEVEL")) {
+      std::string level = t[i + 2].text;
+      if ((level == "REPEATABLE" || level == "READ") && i + 3 < t.size() &&
+          t[i + 3].type == token_type::word) {
+        level += " " + t[i + 3].text;
+      }
+      return level;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<statement_class> check_isolation(const std::vector<token>& t) {
+  const auto level = isolation_level(t);
+  if (level && *level != "REPEATABLE READ")
+    return refused("Unsupported isolation level: " + *level);
+  return std::nullopt;
+}
+
+std::optional<std::uint32_t> parse_times(const std::vector<token>& t, std::size_t i) {
+  if (i == t.size()) return 1;
+  if (i + 2 != t.size() || !is_word(t, i, "TIMES")) return std::nullopt;
+  const std::string& n = t[i + 1].text;
+  if (n.empty() || n.size() > 7) return std::nullopt;
+  std::uint32_t v = 0;
+  for (char c : n) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (v == 0) return std::nullopt;
+  return v;
+}
+
+statement_class dsql_local_command(const std::vector<token>& t) {
+  statement_class bad;
+  bad.kind = statement_kind::refused;
+  bad.error = {"42601",
+               "syntax error in DSQL LOCAL command; expected DSQL LOCAL FAIL NEXT COMMIT WITH "
+               "OC000 [TIMES n], DSQL LOCAL FAIL NEXT STATEMENT WITH OC001 [TIMES n] or DSQL "
+               "LOCAL RESET FAULTS",
+               {}};
+  if (is_word(t, 2, "RESET") && is_word(t, 3, "FAULTS") && t.size() == 4) {
+    statement_class c;
+    c.kind = statement_kind::reset_faults;
+    return c;
+  }
+  if (!is_word(t, 2, "FAIL") || !is_word(t, 3, "NEXT") || !is_word(t, 5, "WITH")) return bad;
+  statement_class c;
+  if (is_word(t, 4, "COMMIT") && is_word(t, 6, "OC000")) {
+    c.kind = statement_kind::fail_next_commit;
+  } else if (is_word(t, 4, "STATEMENT") && is_word(t, 6, "OC001")) {
+    c.kind = statement_kind::fail_next_statement;
+  } else {
+    return bad;
+  }
+  const auto times = parse_times(t, 7);
+  if (!times) return bad;
+  c.times = *times;
+  return c;
+}
+
+statement_class iam_command(const std::vector<token>& t) {
+  statement_class bad;
+  bad.kind = statement_kind::refused;
+  bad.error = {
+      "42601", "syntax error in AWS IAM command; expected AWS IAM GRANT <role> TO '<arn>'", {}};
+  const bool grant = is_word(t, 2, "GRANT");
+  if (!grant && !is_word(t, 2, "REVOKE")) return bad;
+  if (t.size() != 6 || !is_word(t, 4, grant ? "TO" : "FROM") ||
+      t[5].type != token_type::string_literal) {
+    return bad;
+  }
+  statement_class c;
+  c.kind = grant ? statement_kind::iam_grant : statement_kind::iam_revoke;
+  if (t[3].type == token_type::word) {
+    for (char ch : t[3].text) {
+      c.role.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+    }
+  } else if (t[3].type == token_type::quoted_identifier) {
+    c.role = t[3].text;
+  } else {
+    return bad;
+  }
+  c.arn = t[5].text;
+  return c;
+}
+
+}  // namespace
+
+statement_class classify_statement(std::string_view sql) {
+  std::vector<token> t = tokenize(sql);
+  // A trailing semicolon (from a Parse text) is not part of the statement's shape.
+  while (!t.empty() && t.back().type == token_type::symbol && t.back().text == ";") t.pop_back();
+  statement_class c;
+  if (t.empty()) {
+    c.kind = statement_kind::empty;
+    return c;
+  }
+  const std::string& first = t[0].type == token_type::word ? t[0].text : std::string();
+
+  if (first == "BEGIN" || (first == "START" && is_word(t, 1, "TRANSACTION"))) {
+    if (auto r = check_isolation(t)) return *r;
+    c.kind = statement_kind::begin;
+    return c;
+  }
+  if (first == "COMMIT" || first == "END") {
+    if (is_word(t, 1, "PREPARED")) return c;
+    c.kind = statement_kind::commit;
+    return c;
+  }
+  if (first == "ROLLBACK" || first == "ABORT") {
+    std::size_t i = 1;
+    if (is_word(t, i, "WORK") || is_word(t, i, "TRANSACTION")) ++i;
+    if (first == "ROLLBACK" && is_word(t, i, "TO")) {
+      return refused("unsupported transaction statement: ROLLBACK TO");
+    }
+    if (first == "ROLLBACK" && is_word(t, 1, "PREPARED")) return c;
+    c.kind = statement_kind::rollback;
+    return c;
+  }
+  if (first == "SAVEPOINT") return refused("unsupported transaction statement: SAVEPOINT");
+  if (first == "RELEASE") return refused("unsupported transaction statement: RELEASE");
+  if (first == "SET") {
+    std::size_t i = 1;
+    if (is_word(t, i, "SESSION") && !is_word(t, i + 1, "CHARACTERISTICS")) ++i;
+    if (is_word(t, i, "LOCAL")) ++i;
+    if (is_word(t, i, "TRANSACTION") ||
+        (is_word(t, i, "SESSION") && is_word(t, i + 1, "CHARACTERISTICS"))) {
+      if (auto r = check_isolation(t)) return *r;
+      return refused("setting configuration parameter \"TRANSACTION\" not supported");
+    }
+    if (is_word(t, i, "DEFAULT_TRANSACTION_ISOLATION")) {
+      return refused(
+          "setting configuration parameter \"default_transaction_isolation\" not supported");
+    }
+    return c;
+  }
+  if (first == "DSQL" && is_word(t, 1, "LOCAL")) return dsql_local_command(t);
+  if (first == "AWS" && is_word(t, 1, "IAM")) return iam_command(t);
+  return c;
+}
+
+std::vector<statement_span> split_statements(std::string_view s) {
+  std::vector<statement_span> out;
+  std::size_t start = 0;
+  std::size_t i = 0;
+  auto push = [&](std::size_t end) {
+    if (skip_blank(s.substr(0, end), start) < end) out.push_back({start, end});
+  };
+  while (i < s.size()) {
+    const char c = s[i];
+    if (c == '\'' || c == '"') {
+      i = read_quoted(s, i, c, nullptr);
+    } else if ((c == '-' && i + 1 < s.size() && s[i + 1] == '-') ||
+               (c == '/' && i + 1 < s.size() && s[i + 1] == '*')) {
+      i = skip_blank(s, i);
+    } else if (c == '$' && (i == 0 || !word_char(s[i - 1]))) {
+      if (auto tag = dollar_tag(s, i)) {
+        const std::size_t close = s.find(*tag, i + tag->size());
+        i = close == std::string_view::npos ? s.size() : close + tag->size();
+      } else {
+        ++i;
+      }
+    } else if (c == ';') {
+      push(i);
+      start = ++i;
+    } else {
+      ++i;
+    }
+  }
+  push(s.size());
+  return out;
+}
+
+std::string raise_statement(const wire::error_info& error) {
+  auto literal = [](std::string_view v) {
+    std::string out = "'";
+    for (char c : v) {
+      if (c == '\'') out.push_back('\'');
+      out.push_back(c);
+    }
+    return out + "'";
+  };
+  // Pick a dollar-quote tag that the message cannot close early.
+  std::string tag = "$dsql_local$";
+  for (int n = 0;
+       error.message.find(tag) != std::string::npos || error.hint.find(tag) != std::string::npos;
+       ++n) {
+    tag = "$dsql_local" + std::to_string(n) + "$";
+  }
+  std::string sql = "DO " + tag +
+                    "BEGIN RAISE EXCEPTION USING ERRCODE = " + literal(error.sqlstate) +
+                    ", MESSAGE = " + literal(error.message) + ", DETAIL = " + literal(raise_marker);
+  if (!error.hint.empty()) sql += ", HINT = " + literal(error.hint);
+  sql += "; END" + tag;
+  return sql;
+}
+
+bool valid_iam_arn(std::string_view arn) {
+  constexpr std::string_view prefix = "arn:aws";
+  if (arn.substr(0, prefix.size()) != prefix) return false;
+  std::size_t i = prefix.size();
+  while (i < arn.size() && arn[i] != ':') {
+    if (!(std::islower(static_cast<unsigned char>(arn[i])) || arn[i] == '-')) return false;
+    ++i;
+  }
+  constexpr std::string_view service = ":iam::";
+  if (arn.substr(i, service.size()) != service) return false;
+  i += service.size();
+  for (int d = 0; d < 12; ++d, ++i) {
+    if (i >= arn.size() || !std::isdigit(static_cast<unsigned char>(arn[i]))) return false;
+  }
+  if (i >= arn.size() || arn[i] != ':') return false;
+  const std::string_view rest = arn.substr(i + 1);
+  for (std::string_view kind : {"role/", "user/"}) {
+    if (rest.substr(0, kind.size()) == kind && rest.size() > kind.size()) return true;
+  }
+  return false;
+}
+
+}  // namespace dsql::local
