@@ -1,5 +1,9 @@
 #include "local/front_bookkeeping.hpp"
 
+#include <chrono>
+#include <future>
+#include <stdexcept>
+
 #include <libpq-fe.h>
 
 #include <memory>
@@ -70,6 +74,16 @@ void front_bookkeeping::stop() {
   if (conn_) {
     PQfinish(conn_);
     conn_ = nullptr;
+  }
+}
+
+void front_bookkeeping::prepare() {
+  std::promise<bool> ready;
+  std::future<bool> done = ready.get_future();
+  post([&ready](PGconn* conn) { ready.set_value(conn != nullptr); });
+  if (done.wait_for(std::chrono::seconds(30)) != std::future_status::ready || !done.get()) {
+    throw std::runtime_error(
+        "the front could not prepare PostgreSQL (see postgres.log in the state directory)");
   }
 }
 

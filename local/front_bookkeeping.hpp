@@ -34,6 +34,9 @@ class front_bookkeeping {
   void grant(std::string role, std::string arn, std::string grantor, result_callback done);
   void revoke(std::string role, std::string arn, result_callback done);
 
+  // Connects and creates sys.iam_pg_role_mappings now, so that the table exists before the
+  // endpoint says it is ready. Throws std::runtime_error when PostgreSQL cannot be reached.
+  void prepare();
   // Finishes queued work and joins the worker; later calls are dropped.
   void stop();
 

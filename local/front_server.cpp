@@ -110,6 +110,10 @@ front_server::~front_server() {
   impl_->bookkeeping.stop();
 }
 
+void front_server::prepare_backend() {
+  impl_->bookkeeping.prepare();
+}
+
 std::uint16_t front_server::port() const {
   return impl_->bound_port;
 }

@@ -56,6 +56,9 @@ class front_server {
   front_server& operator=(const front_server&) = delete;
 
   std::uint16_t port() const;
+  // Once PostgreSQL runs: connects the front's bookkeeping and creates its tables
+  // (sys.iam_pg_role_mappings). Throws std::runtime_error when PostgreSQL cannot be reached.
+  void prepare_backend();
   // Serves until stop(); blocks the calling thread.
   void run();
   // Thread-safe; makes run() return after closing every session.

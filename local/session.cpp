@@ -338,7 +338,6 @@ void session::on_password(const std::string& password) {
   verify_input in;
   in.password = password;
   in.user = user_;
-  in.sni = sni_;
   in.hostnames = &ctx_.options.hostnames;
   in.region = ctx_.options.region;
   in.identities = &ctx_.options.identities;

@@ -15,8 +15,6 @@ namespace dsql::local {
 struct verify_input {
   std::string_view password;
   std::string_view user;
-  // The TLS SNI host name; empty when the client sent none (libpq sends none for IP addresses).
-  std::string_view sni;
   const std::vector<std::string>* hostnames = nullptr;  // names the endpoint answers to
   std::string_view region;
   const std::vector<identity>* identities = nullptr;

@@ -1,0 +1,262 @@
+// dsql local: a local DSQL endpoint, PostgreSQL 15 behind a TLS front that authenticates like DSQL.
+//
+// Startup order matters: the listener is bound before PostgreSQL starts so that a taken port
+// fails fast, and endpoint.json is written last, so its presence means "ready".
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "commands.hpp"
+#include "local/certificate_authority.hpp"
+#include "local/endpoint_json.hpp"
+#include "local/front_server.hpp"
+#include "local/postgres_supervisor.hpp"
+#include "local/state_dir.hpp"
+
+namespace dsql::cli {
+namespace {
+
+struct local_options {
+  std::string dir;
+  int port = 0;
+  std::string region;
+  std::int64_t max_connection_age = 3600;
+  std::int64_t clock_skew = 300;
+  std::string listen = "127.0.0.1";
+};
+
+// The socket file name only; PostgreSQL never listens on TCP.
+constexpr std::uint16_t backend_port = 5432;
+
+std::mutex& log_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+void log_line(const std::string& line) {
+  std::lock_guard<std::mutex> lock(log_mutex());
+  std::cerr << "dsql local: " << line << std::endl;
+}
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  // A closed terminal should stop the endpoint as cleanly as Ctrl-C does.
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+// Turns SIGINT/SIGTERM/SIGHUP into a call to front_server::stop() from an ordinary thread, where it
+// is safe to take locks. The signals are blocked before any other thread exists so that every later
+// thread (the front's included) inherits the mask and only this one ever receives them.
+class signal_watcher {
+ public:
+  signal_watcher() {
+    const sigset_t set = stop_signals();
+    if (int err = pthread_sigmask(SIG_BLOCK, &set, nullptr); err != 0) {
+      throw std::runtime_error("cannot block SIGINT/SIGTERM");
+    }
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~signal_watcher() {
+    done_ = true;
+    // Wakes the wait at once; `done_` tells the loop that this signal is ours.
+    pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+  signal_watcher(const signal_watcher&) = delete;
+  signal_watcher& operator=(const signal_watcher&) = delete;
+
+  bool stop_requested() const { return stop_requested_; }
+
+  // The front to stop on a signal; nullptr while none is running. While one runs, `healthy` is
+  // polled twice a second and the front is stopped when it returns false.
+  void watch(local::front_server* front, std::function<bool()> healthy = {}) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    front_ = front;
+    healthy_ = std::move(healthy);
+    if (front_ && stop_requested_) front_->stop();
+  }
+
+ private:
+  void loop() {
+    const sigset_t set = stop_signals();
+    const timespec tick{0, 500'000'000};
+    for (;;) {
+      const int sig = sigtimedwait(&set, nullptr, &tick);
+      if (done_) return;
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (sig < 0) {
+        if (front_ && healthy_ && !stop_requested_ && !healthy_()) {
+          stop_requested_ = true;
+          front_->stop();
+        }
+        continue;
+      }
+      if (!stop_requested_.exchange(true)) {
+        const char* name = sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM";
+        log_line(std::string("received ") + name + ", stopping");
+      }
+      if (front_) front_->stop();
+    }
+  }
+
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::mutex mutex_;
+  local::front_server* front_ = nullptr;
+  std::function<bool()> healthy_;
+};
+
+void run_local(const local_options& o, const global_options& globals) {
+  if (o.port < 0 || o.port > 65535) {
+    throw std::runtime_error("--port " + std::to_string(o.port) + " is not a TCP port (0-65535)");
+  }
+  if (o.max_connection_age < 1) throw std::runtime_error("--max-connection-age must be >= 1");
+  if (o.clock_skew < 0) throw std::runtime_error("--clock-skew must be >= 0");
+
+  signal_watcher signals;
+
+  // First, so that a missing server package is reported before anything is written.
+  const std::string bindir = local::find_postgres_bindir();
+  local::state_dir dir(o.dir);
+  const local::local_settings settings = dir.load_or_create_settings(o.region);
+  const std::string cluster_endpoint = settings.cluster_endpoint();
+
+  local::postgres_options pg_opts;
+  pg_opts.bindir = bindir;
+  pg_opts.data_dir = dir.file("pgdata");
+  pg_opts.socket_dir = dir.file("run");
+  pg_opts.log_file = dir.file("postgres.log");
+  pg_opts.port = backend_port;
+  pg_opts.should_abort = [&signals] { return signals.stop_requested(); };
+  pg_opts.log = log_line;
+  local::postgres_supervisor postgres(pg_opts);
+  // Cheap checks (can PostgreSQL's user reach DIR?) before anything slow is made.
+  postgres.prepare();
+
+  local::certificate_request cert_request;
+  cert_request.tls_dir = dir.file("tls");
+  cert_request.common_name = cluster_endpoint;
+  cert_request.dns_names = {cluster_endpoint, "localhost"};
+  cert_request.ip_addresses = {"127.0.0.1", "::1"};
+  cert_request.log = log_line;
+  const local::tls_files tls = local::ensure_certificates(cert_request);
+
+  local::front_options front_opts;
+  front_opts.listen_address = o.listen;
+  front_opts.port = static_cast<std::uint16_t>(o.port);
+  front_opts.certificate_file = tls.certificate_file;
+  front_opts.private_key_file = tls.private_key_file;
+  front_opts.hostnames = {cluster_endpoint, "localhost", "127.0.0.1", "::1"};
+  front_opts.region = settings.region;
+  front_opts.identities = {settings.admin_identity};
+  front_opts.backend_socket_dir = dir.file("run");
+  front_opts.backend_port = backend_port;
+  front_opts.backend_superuser = local::postgres_supervisor::superuser;
+  front_opts.max_connection_age = std::chrono::seconds(o.max_connection_age);
+  front_opts.clock_skew = std::chrono::seconds(o.clock_skew);
+  front_opts.log = log_line;
+  // Binds now: a taken port is reported before PostgreSQL is started.
+  local::front_server front(front_opts);
+
+  try {
+    postgres.start();
+  } catch (const local::postgres_start_aborted&) {
+    log_line("stopped before it was ready");
+    return;
+  }
+  if (globals.debug) {
+    log_line("PostgreSQL runs as " + postgres.os_user() + " (pid " +
+             std::to_string(postgres.pid()) + "), socket in " + pg_opts.socket_dir);
+  }
+
+  front.prepare_backend();
+
+  const std::string endpoint_file = dir.file("endpoint.json");
+  local::endpoint_info info;
+  info.hostname = "localhost";
+  info.port = front.port();
+  info.region = settings.region;
+  info.ca_file = tls.ca_file;
+  info.access_key_id = settings.admin_identity.access_key_id;
+  info.secret_access_key = settings.admin_identity.secret_access_key;
+  info.cluster_id = settings.cluster_id;
+  info.cluster_endpoint = cluster_endpoint;
+  info.principal_arn = settings.admin_identity.principal_arn;
+  info.listen_address = o.listen;
+  info.pid = ::getpid();
+  local::write_endpoint_json(endpoint_file, info);
+
+  // Runs on this thread: PostgreSQL's parent-death signal is tied to the thread that started it.
+  std::exception_ptr front_error;
+  std::string postgres_failure;
+  signals.watch(&front, [&] {
+    if (auto why = postgres.exited_unexpectedly()) {
+      postgres_failure = *why;
+      return false;
+    }
+    return true;
+  });
+  if (!signals.stop_requested()) {
+    {
+      std::lock_guard<std::mutex> lock(log_mutex());
+      std::cout << "dsql local: ready on localhost:" << front.port() << " (endpoint.json in "
+                << dir.path() << ")" << std::endl;
+    }
+    try {
+      front.run();
+    } catch (...) {
+      front_error = std::current_exception();
+    }
+  }
+  signals.watch(nullptr);
+
+  // endpoint.json goes first: from now on nobody should try to connect.
+  local::remove_endpoint_json(endpoint_file, info.pid);
+  postgres.stop();
+  if (front_error) std::rethrow_exception(front_error);
+  if (!postgres_failure.empty()) throw std::runtime_error(postgres_failure);
+  log_line("stopped");
+}
+
+}  // namespace
+
+void register_local_command(CLI::App& app, const global_options& globals) {
+  auto options = std::make_shared<local_options>();
+  CLI::App* cmd = app.add_subcommand(
+      "local",
+      "Run a local DSQL endpoint (PostgreSQL 15 behind a TLS front with IAM token auth) in the "
+      "foreground until SIGINT or SIGTERM");
+  cmd->add_option("--dir", options->dir,
+                  "State directory: PostgreSQL data, TLS files, local credentials, endpoint.json")
+      ->required();
+  cmd->add_option("--port", options->port, "TCP port for clients; 0 picks a free one")
+      ->capture_default_str();
+  cmd->add_option("--region", options->region,
+                  "Region of the endpoint, fixed on the first start (default us-east-1)");
+  cmd->add_option("--max-connection-age", options->max_connection_age,
+                  "Close connections older than this many seconds (DSQL: 3600)")
+      ->capture_default_str();
+  cmd->add_option("--clock-skew", options->clock_skew,
+                  "Accept tokens signed up to this many seconds in the future")
+      ->capture_default_str();
+  cmd->add_option("--listen", options->listen, "Address to listen on")->capture_default_str();
+  cmd->callback([options, &globals] { run_local(*options, globals); });
+}
+
+}  // namespace dsql::cli

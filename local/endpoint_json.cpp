@@ -1,0 +1,64 @@
+#include "local/endpoint_json.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "local/state_dir.hpp"
+
+namespace dsql::local {
+
+std::string endpoint_json_text(const endpoint_info& info) {
+  const std::string port = std::to_string(info.port);
+  // The token is signed with the local keys through the default credential chain's environment
+  // source, exactly as a user would sign for a real cluster.
+  const std::string psql = "AWS_ACCESS_KEY_ID=" + info.access_key_id + " AWS_SECRET_ACCESS_KEY='" +
+                           info.secret_access_key + "' PGPASSWORD=\"$(dsql token --host " +
+                           info.hostname + " --region " + info.region +
+                           ")\" psql \"host=" + info.hostname + " port=" + port +
+                           " user=" + info.user + " dbname=" + info.database +
+                           " sslmode=verify-full sslrootcert=" + info.ca_file + "\"";
+  nlohmann::json j = {
+      {"hostname", info.hostname},
+      {"port", info.port},
+      {"region", info.region},
+      {"ca_file", info.ca_file},
+      {"access_key_id", info.access_key_id},
+      {"secret_access_key", info.secret_access_key},
+      {"cluster_id", info.cluster_id},
+      {"cluster_endpoint", info.cluster_endpoint},
+      {"principal_arn", info.principal_arn},
+      {"user", info.user},
+      {"database", info.database},
+      {"listen_address", info.listen_address},
+      {"sslmode", "verify-full"},
+      {"pid", static_cast<long long>(info.pid)},
+      {"psql", psql},
+  };
+  return j.dump(2) + "\n";
+}
+
+void write_endpoint_json(const std::string& path, const endpoint_info& info) {
+  write_file_atomically(path, endpoint_json_text(info), 0600);
+}
+
+void remove_endpoint_json(const std::string& path, pid_t pid) noexcept {
+  try {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.contains("pid") && j["pid"].is_number_integer() &&
+        j["pid"].get<long long>() != static_cast<long long>(pid)) {
+      return;
+    }
+    ::unlink(path.c_str());
+  } catch (...) {
+    // Nothing useful to do on the way out.
+  }
+}
+
+}  // namespace dsql::local

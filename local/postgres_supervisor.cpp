@@ -1,0 +1,558 @@
+#include "local/postgres_supervisor.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <libpq-fe.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace dsql::local {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::steady_clock;
+
+constexpr const char* debian_bindir = "/usr/lib/postgresql/15/bin";
+constexpr const char* install_hint = "install them with: apt-get install postgresql-15";
+// sockaddr_un.sun_path is 108 bytes including the terminating NUL.
+constexpr std::size_t max_socket_path = 107;
+
+std::string errno_text(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
+
+bool is_executable(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+bool has_server_binaries(const std::string& dir) {
+  return !dir.empty() && is_executable(dir + "/postgres") && is_executable(dir + "/initdb");
+}
+
+std::string pg_config_bindir() {
+  // pg_config comes with libpq-dev too, so its answer still has to be checked for a server.
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen("pg_config --bindir 2>/dev/null", "re"),
+                                             ::pclose);
+  if (!pipe) return {};
+  std::array<char, 512> buf{};
+  std::string out;
+  while (std::fgets(buf.data(), static_cast<int>(buf.size()), pipe.get())) out += buf.data();
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' '))
+    out.pop_back();
+  return out;
+}
+
+void sleep_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+// Polls a child until it exits. Returns true with its wait status, false on timeout or abort.
+bool wait_child(pid_t pid, std::chrono::milliseconds timeout, int& status,
+                const std::function<bool()>& abort = {}) {
+  const auto deadline = steady_clock::now() + timeout;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return true;
+    if (r < 0 && errno != EINTR) {
+      status = 0;
+      return true;  // not our child any more (reaped elsewhere): nothing left to wait for
+    }
+    if (steady_clock::now() >= deadline || (abort && abort())) return false;
+    sleep_ms(50);
+  }
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("signal ") + ::strsignal(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+bool process_alive(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
+std::string read_proc_cmdline(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  for (char& c : s) {
+    if (c == '\0') c = ' ';
+  }
+  return s;
+}
+
+struct child_spec {
+  std::vector<std::string> args;  // args[0] is the absolute program path
+  bool switch_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  int output_fd = -1;
+  // A process group of its own keeps a terminal's Ctrl-C away from PostgreSQL, so that shutdown
+  // happens in our order (front first) and the group can be killed as a whole as a last resort.
+  bool own_process_group = false;
+  // SIGINT (fast shutdown) when the spawning thread dies, so that even a SIGKILLed dsql leaves no
+  // server behind.
+  bool die_with_parent = false;
+  std::string cwd = "/";
+};
+
+pid_t spawn(const child_spec& spec) {
+  // Everything the child needs is prepared here: between fork and exec only async-signal-safe
+  // calls are allowed, since other threads may hold locks (malloc's included).
+  std::vector<char*> argv;
+  for (const auto& a : spec.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> env_store;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string_view v(*e);
+    // PGDATA, PGPORT, PGOPTIONS... from the user's shell must not redirect our server.
+    if (v.rfind("PG", 0) == 0 || v.rfind("LC_ALL=", 0) == 0) continue;
+    env_store.emplace_back(v);
+  }
+  env_store.emplace_back("LC_ALL=C");
+  std::vector<char*> envp;
+  for (auto& s : env_store) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0) throw std::runtime_error("cannot open /dev/null: " + errno_text(errno));
+  const pid_t parent = ::getpid();
+
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int err = errno;
+    ::close(devnull);
+    throw std::runtime_error("cannot start " + spec.args[0] + ": " + errno_text(err));
+  }
+  if (pid == 0) {
+    const auto die = [&](const char* what) {
+      const int err = errno;
+      const int fd = spec.output_fd >= 0 ? spec.output_fd : 2;
+      const char* e = ::strerror(err);  // not strictly async-signal-safe; glibc's is in practice
+      (void)!::write(fd, "dsql local: ", 12);
+      (void)!::write(fd, what, std::strlen(what));
+      (void)!::write(fd, ": ", 2);
+      (void)!::write(fd, e, std::strlen(e));
+      (void)!::write(fd, "\n", 1);
+      ::_exit(127);
+    };
+    if (spec.own_process_group) (void)::setpgid(0, 0);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2}) {
+      ::sigaction(sig, &dfl, nullptr);
+    }
+    // dsql blocks SIGINT/SIGTERM in every thread to sigwait for them; the mask is inherited.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::dup2(devnull, 0);
+    if (spec.output_fd >= 0) {
+      ::dup2(spec.output_fd, 1);
+      ::dup2(spec.output_fd, 2);
+    }
+    // The front's listening socket must not outlive dsql inside PostgreSQL.
+    if (::close_range(3, ~0U, 0) != 0) {
+      for (int fd = 3; fd < 4096; ++fd) ::close(fd);
+    }
+    if (spec.switch_user) {
+      if (::setgroups(1, &spec.gid) != 0) die("setgroups");
+      if (::setgid(spec.gid) != 0) die("setgid");
+      if (::setuid(spec.uid) != 0) die("setuid");
+    }
+    // After setuid, which clears the parent-death signal.
+    if (spec.die_with_parent) {
+      ::prctl(PR_SET_PDEATHSIG, SIGINT);
+      if (::getppid() != parent) ::_exit(1);
+    }
+    if (::chdir(spec.cwd.c_str()) != 0) die("chdir");
+    ::execve(argv[0], argv.data(), envp.data());
+    die(argv[0]);
+  }
+  ::close(devnull);
+  return pid;
+}
+
+// Whether a user can reach `path`: search permission on every ancestor.
+std::string first_unsearchable_ancestor(const std::string& path, uid_t uid, gid_t gid) {
+  fs::path p = fs::path(path);
+  std::vector<fs::path> chain;
+  for (fs::path q = p; !q.empty(); q = q.parent_path()) {
+    chain.push_back(q);
+    if (q == q.parent_path()) break;
+  }
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    struct stat st {};
+    if (::stat(it->c_str(), &st) != 0) continue;
+    mode_t bit = S_IXOTH;
+    if (st.st_uid == uid) {
+      bit = S_IXUSR;
+    } else if (st.st_gid == gid) {
+      bit = S_IXGRP;
+    }
+    if ((st.st_mode & bit) == 0) return it->string();
+  }
+  return {};
+}
+
+void chown_tree(const std::string& root, uid_t uid, gid_t gid) {
+  (void)::lchown(root.c_str(), uid, gid);
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    (void)::lchown(it->path().c_str(), uid, gid);
+  }
+}
+
+}  // namespace
+
+std::string find_postgres_bindir() {
+  if (const char* env = std::getenv("DSQL_LOCAL_PG_BINDIR"); env && *env) {
+    if (has_server_binaries(env)) return env;
+    throw std::runtime_error(std::string("PostgreSQL server binaries not found in ") + env +
+                             " (from DSQL_LOCAL_PG_BINDIR: it needs initdb and postgres); " +
+                             install_hint + ", or unset DSQL_LOCAL_PG_BINDIR");
+  }
+  if (has_server_binaries(debian_bindir)) return debian_bindir;
+  if (std::string dir = pg_config_bindir(); has_server_binaries(dir)) return dir;
+  throw std::runtime_error(std::string("PostgreSQL server binaries not found (looked in ") +
+                           debian_bindir + " and pg_config --bindir); " + install_hint +
+                           " (or point DSQL_LOCAL_PG_BINDIR at a directory with initdb and "
+                           "postgres)");
+}
+
+postgres_supervisor::postgres_supervisor(postgres_options options) : options_(std::move(options)) {
+  if (::geteuid() == 0) {
+    // PostgreSQL refuses to run as root, and CI runs as root: borrow the package's system user.
+    const passwd* pw = ::getpwnam("postgres");
+    if (!pw) pw = ::getpwnam("nobody");
+    if (!pw) {
+      throw std::runtime_error(
+          "dsql local runs as root, so PostgreSQL needs an unprivileged system user, but neither "
+          "'postgres' nor 'nobody' exists; create one (apt-get install postgresql-15 does)");
+    }
+    identity_ = {true, pw->pw_uid, pw->pw_gid};
+    os_user_ = pw->pw_name;
+  } else {
+    identity_ = {false, ::geteuid(), ::getegid()};
+    const passwd* pw = ::getpwuid(::geteuid());
+    os_user_ = pw ? pw->pw_name : std::to_string(::geteuid());
+  }
+}
+
+postgres_supervisor::~postgres_supervisor() {
+  stop();
+}
+
+void postgres_supervisor::say(const std::string& line) const {
+  try {
+    if (options_.log) options_.log(line);
+  } catch (...) {
+    // Logging must not turn a stop() into std::terminate.
+  }
+}
+
+bool postgres_supervisor::aborted() const {
+  return options_.should_abort && options_.should_abort();
+}
+
+std::string postgres_supervisor::log_tail() const {
+  std::ifstream in(options_.log_file, std::ios::binary);
+  if (!in) return {};
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(size > 4096 ? size - 4096 : 0);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(ss, line)) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  std::string out;
+  const std::size_t from = lines.size() > 6 ? lines.size() - 6 : 0;
+  for (std::size_t i = from; i < lines.size(); ++i) out += "\n  " + lines[i];
+  return out;
+}
+
+void postgres_supervisor::initdb() {
+  const std::string tmp = options_.data_dir + ".new";
+  // A previous first start may have died half-way; initdb needs an empty directory.
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  if (::mkdir(tmp.c_str(), 0700) != 0) {
+    throw std::runtime_error("cannot create " + tmp + ": " + errno_text(errno));
+  }
+  if (identity_.switch_user && ::chown(tmp.c_str(), identity_.uid, identity_.gid) != 0) {
+    throw std::runtime_error("cannot hand " + tmp + " to user " + os_user_ + ": " +
+                             errno_text(errno));
+  }
+  say("initialising a PostgreSQL cluster in " + options_.data_dir + " (first start)");
+  const int log_fd =
+      ::open(options_.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) {
+    throw std::runtime_error("cannot open " + options_.log_file + ": " + errno_text(errno));
+  }
+  child_spec spec;
+  spec.args = {options_.bindir + "/initdb", "-D", tmp, "-U", superuser, "-E", "UTF8", "--locale=C",
+               "--auth-local=trust", "--auth-host=reject", "--no-instructions",
+               // Flushing a fresh, empty cluster costs seconds on a busy disk; only an OS crash
+               // in the first minute could lose it, and then DIR is simply made again.
+               "--no-sync"};
+  spec.switch_user = identity_.switch_user;
+  spec.uid = identity_.uid;
+  spec.gid = identity_.gid;
+  spec.output_fd = log_fd;
+  spec.die_with_parent = true;
+  spec.cwd = tmp;
+  pid_t pid = -1;
+  try {
+    pid = spawn(spec);
+  } catch (...) {
+    ::close(log_fd);
+    throw;
+  }
+  ::close(log_fd);
+  int status = 0;
+  if (!wait_child(pid, std::chrono::minutes(5), status, options_.should_abort)) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    fs::remove_all(tmp, ec);
+    if (aborted()) throw postgres_start_aborted("interrupted while initialising PostgreSQL");
+    throw std::runtime_error("initdb did not finish within 5 minutes; see " + options_.log_file);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error("initdb failed (" + describe_status(status) + "); last lines of " +
+                             options_.log_file + ":" + log_tail());
+  }
+
+  // Local socket only, and the socket directory is private to the server's user: the front (in
+  // this process) is the only way in from outside, which is what makes trust acceptable.
+  const std::string hba = tmp + "/pg_hba.conf";
+  {
+    std::ofstream out(hba, std::ios::trunc);
+    out << "# Written by dsql local: the server listens on no TCP address, only on a Unix socket\n"
+           "# in a directory private to its system user. Clients reach it through the TLS front,\n"
+           "# which checks IAM tokens and then logs in here.\n"
+           "local all all trust\n";
+    if (!out) throw std::runtime_error("cannot write " + hba);
+  }
+  if (identity_.switch_user) (void)::chown(hba.c_str(), identity_.uid, identity_.gid);
+  if (::rename(tmp.c_str(), options_.data_dir.c_str()) != 0) {
+    throw std::runtime_error("cannot rename " + tmp + " to " + options_.data_dir + ": " +
+                             errno_text(errno));
+  }
+}
+
+void postgres_supervisor::stop_orphaned_postmaster() {
+  // A dsql that was SIGKILLed normally takes its server along (parent-death signal), but a
+  // postmaster that somehow survived would block the new one on postmaster.pid.
+  std::ifstream in(options_.data_dir + "/postmaster.pid");
+  long pid = 0;
+  if (!(in >> pid) || pid <= 0 || pid == ::getpid()) return;
+  const auto p = static_cast<pid_t>(pid);
+  if (!process_alive(p)) return;
+  if (read_proc_cmdline(p).find(options_.data_dir) == std::string::npos) return;
+  say("stopping a PostgreSQL left running by an earlier dsql local (pid " + std::to_string(p) +
+      ")");
+  ::kill(p, SIGINT);
+  const auto deadline = steady_clock::now() + options_.shutdown_timeout;
+  while (process_alive(p) && steady_clock::now() < deadline) sleep_ms(100);
+  if (process_alive(p)) {
+    ::kill(p, SIGKILL);
+    for (int i = 0; i < 50 && process_alive(p); ++i) sleep_ms(100);
+  }
+}
+
+void postgres_supervisor::prepare() {
+  const std::string socket_file =
+      options_.socket_dir + "/.s.PGSQL." + std::to_string(options_.port);
+  if (socket_file.size() > max_socket_path) {
+    throw std::runtime_error("the path of --dir is too long for PostgreSQL's Unix socket (" +
+                             socket_file + " is " + std::to_string(socket_file.size()) +
+                             " bytes, the limit is " + std::to_string(max_socket_path) +
+                             "); use a shorter --dir");
+  }
+  const std::string dir = fs::path(options_.data_dir).parent_path().string();
+  if (identity_.switch_user) {
+    // The server's user must pass through DIR to reach pgdata and run; it still cannot list it.
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
+      (void)::chmod(dir.c_str(), (st.st_mode & 07777) | S_IXOTH);
+    }
+    if (std::string blocked = first_unsearchable_ancestor(dir, identity_.uid, identity_.gid);
+        !blocked.empty()) {
+      throw std::runtime_error("dsql local runs as root, so PostgreSQL runs as user '" + os_user_ +
+                               "', who cannot reach " + dir + " because " + blocked +
+                               " is not searchable by it; choose a --dir elsewhere (for "
+                               "example under /tmp or /var/tmp) or run chmod o+x " +
+                               blocked);
+    }
+  }
+
+  if (::mkdir(options_.socket_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    throw std::runtime_error("cannot create " + options_.socket_dir + ": " + errno_text(errno));
+  }
+  (void)::chmod(options_.socket_dir.c_str(), 0700);
+  if (identity_.switch_user) {
+    (void)::chown(options_.socket_dir.c_str(), identity_.uid, identity_.gid);
+  }
+}
+
+void postgres_supervisor::start() {
+  if (running()) return;
+  prepare();
+
+  struct stat st {};
+  if (::stat((options_.data_dir + "/PG_VERSION").c_str(), &st) != 0) {
+    std::error_code ec;
+    if (fs::exists(options_.data_dir, ec) && !fs::is_empty(options_.data_dir, ec)) {
+      throw std::runtime_error(options_.data_dir +
+                               " exists but holds no PostgreSQL cluster (no PG_VERSION); move it "
+                               "away or use another --dir");
+    }
+    fs::remove(options_.data_dir, ec);
+    initdb();
+  } else if (identity_.switch_user && ::stat(options_.data_dir.c_str(), &st) == 0 &&
+             st.st_uid != identity_.uid) {
+    // Made by an earlier non-root run: PostgreSQL insists on owning its data directory.
+    say("giving " + options_.data_dir + " to user " + os_user_);
+    chown_tree(options_.data_dir, identity_.uid, identity_.gid);
+  }
+  if (aborted()) throw postgres_start_aborted("interrupted while starting PostgreSQL");
+
+  stop_orphaned_postmaster();
+
+  const int log_fd =
+      ::open(options_.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) {
+    throw std::runtime_error("cannot open " + options_.log_file + ": " + errno_text(errno));
+  }
+  child_spec spec;
+  spec.args = {options_.bindir + "/postgres", "-D", options_.data_dir, "-p",
+               std::to_string(options_.port), "-c", "listen_addresses=", "-c",
+               "unix_socket_directories=" + options_.socket_dir, "-c",
+               "unix_socket_permissions=0700", "-c", "logging_collector=off",
+               // What DSQL reports and uses; see docs/local.md.
+               "-c", "TimeZone=UTC", "-c", "default_transaction_isolation=repeatable read"};
+  spec.switch_user = identity_.switch_user;
+  spec.uid = identity_.uid;
+  spec.gid = identity_.gid;
+  spec.output_fd = log_fd;
+  spec.own_process_group = true;
+  spec.die_with_parent = true;
+  spec.cwd = options_.data_dir;
+  try {
+    pid_ = spawn(spec);
+  } catch (...) {
+    ::close(log_fd);
+    throw;
+  }
+  ::close(log_fd);
+  // Set here as well as in the child so that a stop() right away finds the group.
+  (void)::setpgid(pid_, pid_);
+
+  try {
+    wait_until_ready();
+    ensure_admin_role();
+  } catch (...) {
+    stop();
+    throw;
+  }
+}
+
+void postgres_supervisor::wait_until_ready() {
+  const std::string port = std::to_string(options_.port);
+  const char* keys[] = {"host", "port", "user", "dbname", "connect_timeout", nullptr};
+  const char* values[] = {
+      options_.socket_dir.c_str(), port.c_str(), superuser, "postgres", "2", nullptr};
+  const auto deadline = steady_clock::now() + options_.startup_timeout;
+  for (;;) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("PostgreSQL stopped during startup (" + describe_status(status) +
+                               "); last lines of " + options_.log_file + ":" + log_tail());
+    }
+    if (PQpingParams(keys, values, 0) == PQPING_OK) return;
+    if (aborted()) throw postgres_start_aborted("interrupted while starting PostgreSQL");
+    if (steady_clock::now() >= deadline) {
+      throw std::runtime_error("PostgreSQL did not accept connections within " +
+                               std::to_string(options_.startup_timeout.count()) + " s; see " +
+                               options_.log_file + ":" + log_tail());
+    }
+    sleep_ms(100);
+  }
+}
+
+void postgres_supervisor::ensure_admin_role() {
+  const std::string port = std::to_string(options_.port);
+  const char* keys[] = {"host", "port", "user", "dbname", "connect_timeout", nullptr};
+  const char* values[] = {
+      options_.socket_dir.c_str(), port.c_str(), superuser, "postgres", "10", nullptr};
+  std::unique_ptr<PGconn, void (*)(PGconn*)> conn(PQconnectdbParams(keys, values, 0), PQfinish);
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+    throw std::runtime_error("cannot connect to PostgreSQL on " + options_.socket_dir + ": " +
+                             (conn ? PQerrorMessage(conn.get()) : "out of memory"));
+  }
+  // DSQL's admin can create roles, databases objects and grant IAM access; SUPERUSER is the
+  // closest PostgreSQL equivalent (and what the front needs to set up IAM mappings as admin).
+  std::unique_ptr<PGresult, void (*)(PGresult*)> res(
+      PQexec(conn.get(),
+             "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'admin') THEN "
+             "CREATE ROLE admin WITH LOGIN SUPERUSER; END IF; END$$"),
+      PQclear);
+  if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+    throw std::runtime_error(std::string("cannot create the admin role: ") +
+                             PQerrorMessage(conn.get()));
+  }
+}
+
+std::optional<std::string> postgres_supervisor::exited_unexpectedly() {
+  if (pid_ <= 0) return std::nullopt;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+  pid_ = -1;
+  return "PostgreSQL exited unexpectedly (" + describe_status(status) + "); last lines of " +
+         options_.log_file + ":" + log_tail();
+}
+
+void postgres_supervisor::stop() noexcept {
+  if (pid_ <= 0) return;
+  int status = 0;
+  // SIGINT is PostgreSQL's fast shutdown: sessions are rolled back, a checkpoint is written.
+  ::kill(pid_, SIGINT);
+  if (!wait_child(pid_, options_.shutdown_timeout, status)) {
+    say("PostgreSQL did not stop within " + std::to_string(options_.shutdown_timeout.count()) +
+        " s; forcing an immediate shutdown");
+    ::kill(pid_, SIGQUIT);
+    if (!wait_child(pid_, std::chrono::seconds(10), status)) {
+      ::killpg(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+  pid_ = -1;
+}
+
+}  // namespace dsql::local

@@ -1,0 +1,60 @@
+#pragma once
+
+// The directory `dsql local` keeps everything in: a lock so one instance owns it, and the
+// endpoint's persistent settings (cluster id, region, local credentials) in DIR/config.json.
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "local/front_server.hpp"
+
+namespace dsql::local {
+
+struct local_settings {
+  std::string cluster_id;  // 26 characters of [a-z0-9], like a real DSQL cluster id
+  std::string region;
+  identity admin_identity;  // the one access key the endpoint's "IAM" knows
+
+  // <cluster_id>.dsql.<region>.on.aws
+  std::string cluster_endpoint() const;
+};
+
+inline constexpr const char* default_region = "us-east-1";
+inline constexpr const char* local_principal_arn = "arn:aws:iam::000000000000:role/dsql-local";
+
+class state_dir {
+ public:
+  // Creates DIR when missing, checks that it is a writable directory and takes its lock. Throws
+  // std::runtime_error with a message meant for the user.
+  explicit state_dir(const std::string& dir);
+  ~state_dir();
+  state_dir(const state_dir&) = delete;
+  state_dir& operator=(const state_dir&) = delete;
+
+  // Absolute and normalised, without a trailing slash.
+  const std::string& path() const noexcept { return path_; }
+  std::string file(std::string_view name) const;
+
+  // Reads DIR/config.json, or creates it on the first start. An empty `region` means the stored
+  // one (or us-east-1 on the first start); a different explicit region is refused because tokens,
+  // certificates and endpoint.json all depend on it.
+  local_settings load_or_create_settings(const std::string& region);
+
+ private:
+  std::string path_;
+  int lock_fd_ = -1;
+};
+
+// `length` characters drawn uniformly from `alphabet` with OpenSSL's CSPRNG.
+std::string random_string(std::size_t length, std::string_view alphabet);
+
+// Writes through a temporary file and rename(), so readers never see a partial file.
+void write_file_atomically(const std::string& path, const std::string& content, mode_t mode);
+
+// True when the region looks like an AWS region name (lowercase letters, digits, dashes).
+bool is_valid_region(std::string_view region) noexcept;
+
+}  // namespace dsql::local
