@@ -37,23 +37,7 @@ std::string describe_timeout(std::chrono::milliseconds t) {
 // The child's own words, made safe for a one-line message: whitespace and control characters
 // collapse to single spaces.
 std::string stderr_excerpt(const std::string& err) {
-  std::string out;
-  bool space = false;
-  for (const char ch : err) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c <= 0x20 || c == 0x7f) {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += ch;
-    if (out.size() >= stderr_excerpt_chars) {
-      out += "...";
-      break;
-    }
-  }
-  return out;
+  return credential_sources::one_line(err, stderr_excerpt_chars);
 }
 
 class fd_guard {

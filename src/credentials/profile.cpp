@@ -27,30 +27,14 @@ std::string where(const aws_config::shared_config& files) {
   throw credentials_error(msg);
 }
 
-[[noreturn]] void not_supported_yet(const std::string& name, const std::string& what) {
-  throw credentials_error("AWS profile '" + name + "' uses " + what +
-                          ", which this version of the DSQL connector does not support yet; "
-                          "use a profile with static keys or credential_process, or pass "
-                          "credentials explicitly");
-}
-
 }  // namespace
 
-std::optional<credentials> try_profile(const aws_config::shared_config& files,
-                                       const std::string& profile_name, bool explicit_profile,
-                                       std::chrono::milliseconds process_timeout) {
+std::optional<credentials> try_profile_without_role(const aws_config::shared_config& files,
+                                                    const std::string& profile_name,
+                                                    std::chrono::milliseconds process_timeout,
+                                                    const network_settings& net) {
   const aws_config::section* profile = files.find_profile(profile_name);
-  if (profile == nullptr) {
-    if (explicit_profile) unknown_profile(files, profile_name);
-    return std::nullopt;
-  }
-
-  // --- Sources that need the network: the cloud sources issue fills these in. ---------------
-  // role_arn (with source_profile, credential_source or web_identity_token_file) -> STS
-  // AssumeRole. Checked before static keys: a role profile that also holds keys must assume the
-  // role, not silently sign as the base identity.
-  if (profile->get("role_arn")) not_supported_yet(profile_name, "role_arn (assume role)");
-  // -------------------------------------------------------------------------------------------
+  if (profile == nullptr) return std::nullopt;
 
   const auto id = profile->get("aws_access_key_id");
   const auto secret = profile->get("aws_secret_access_key");
@@ -74,15 +58,36 @@ std::optional<credentials> try_profile(const aws_config::shared_config& files,
     return run_credential_process(*command, profile_name, process_timeout);
   }
 
-  // --- SSO (IAM Identity Center): the cloud sources issue fills this in. ---------------------
   if (profile->get("sso_session") || profile->get("sso_account_id") ||
-      profile->get("sso_start_url")) {
-    not_supported_yet(profile_name, "SSO (IAM Identity Center)");
+      profile->get("sso_start_url") || profile->get("sso_role_name")) {
+    return sso_profile(files, profile_name, net);
   }
-  // -------------------------------------------------------------------------------------------
+
+  if (profile->get("web_identity_token_file")) {
+    throw credentials_error("AWS profile '" + profile_name +
+                            "' has web_identity_token_file but no role_arn; add the role_arn "
+                            "of the role to assume with the token");
+  }
 
   // A profile with only settings such as `region` leaves credentials to the rest of the chain.
   return std::nullopt;
+}
+
+std::optional<credentials> try_profile(const aws_config::shared_config& files,
+                                       const std::string& profile_name, bool explicit_profile,
+                                       std::chrono::milliseconds process_timeout,
+                                       const network_settings& net) {
+  const aws_config::section* profile = files.find_profile(profile_name);
+  if (profile == nullptr) {
+    if (explicit_profile) unknown_profile(files, profile_name);
+    return std::nullopt;
+  }
+  // role_arn before static keys: a role profile that also holds keys must assume the role, not
+  // silently sign as the base identity.
+  if (profile->get("role_arn")) {
+    return assume_role_profile(files, profile_name, net, process_timeout);
+  }
+  return try_profile_without_role(files, profile_name, process_timeout, net);
 }
 
 }  // namespace dsql::credential_sources

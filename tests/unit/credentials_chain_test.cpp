@@ -94,7 +94,13 @@ TEST_F(DefaultChain, NothingConfiguredSaysWhatWasTriedAndHowToFix) {
   EXPECT_NE(msg.find(dir.file("credentials")), std::string::npos) << msg;
   EXPECT_NE(msg.find("AWS_PROFILE"), std::string::npos) << msg;
   EXPECT_NE(msg.find("profile 'default' (not found"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("not supported yet"), std::string::npos) << msg;
+  // The network sources are listed too; IMDS is off in tests (AWS_EC2_METADATA_DISABLED).
+  EXPECT_NE(msg.find("web identity (AWS_WEB_IDENTITY_TOKEN_FILE not set)"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("container credentials"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("EC2 instance metadata (skipped: AWS_EC2_METADATA_DISABLED=true)"),
+            std::string::npos)
+      << msg;
 }
 
 TEST_F(DefaultChain, RegionOnlyProfileFallsThroughWithAHint) {

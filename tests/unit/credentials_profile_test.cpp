@@ -107,23 +107,20 @@ TEST_F(ProfileSource, ProfileWithoutCredentialSettingsGivesNullopt) {
   EXPECT_FALSE(try_profile(aws_config::load(), "default", true));
 }
 
-TEST_F(ProfileSource, RoleArnAndSsoAreReportedAsNotSupportedYet) {
-  dir.write("config",
-            "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = keys\n"
-            "[profile keys]\n" +
-                static_keys("AKIDKEYS") +
-                "[profile rolewithkeys]\nrole_arn = arn:aws:iam::123456789012:role/r\n" +
-                static_keys("AKIDRK") +
-                "[profile sso]\nsso_session = corp\nsso_account_id = 123456789012\n"
-                "sso_role_name = r\n[sso-session corp]\nsso_region = us-east-1\n");
+// role_arn and SSO have their own tests against local servers (credentials_cloud_*_test.cpp);
+// here: role_arn comes before static keys, and SSO is dispatched, without any network call.
+TEST_F(ProfileSource, RoleArnComesFirstAndSsoIsDispatched) {
+  dir.write("config", "[profile rolewithkeys]\nrole_arn = arn:aws:iam::123456789012:role/r\n" +
+                          static_keys("AKIDRK") +
+                          "[profile sso]\nsso_session = corp\nsso_account_id = 123456789012\n"
+                          "sso_role_name = r\n[sso-session corp]\nsso_region = us-east-1\n"
+                          "sso_start_url = https://example.awsapps.com/start\n");
   const auto files = aws_config::load();
-  for (const char* name : {"role", "rolewithkeys"}) {
-    const std::string msg = credentials_error_of([&] { try_profile(files, name, true); });
-    EXPECT_NE(msg.find("role_arn"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("not support yet"), std::string::npos) << msg;
-  }
-  const std::string msg = credentials_error_of([&] { try_profile(files, "sso", true); });
+  std::string msg = credentials_error_of([&] { try_profile(files, "rolewithkeys", true); });
+  EXPECT_NE(msg.find("role_arn but no source_profile"), std::string::npos) << msg;
+  msg = credentials_error_of([&] { try_profile(files, "sso", true); });
   EXPECT_NE(msg.find("SSO"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("aws sso login --sso-session corp"), std::string::npos) << msg;
 }
 
 TEST_F(ProfileSource, CredentialProcessRunsWhenThereAreNoStaticKeys) {

@@ -1,0 +1,202 @@
+#include "credentials/http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "sigv4/sigv4.hpp"
+
+namespace dsql::http {
+
+namespace {
+
+void global_init() {
+  // curl_global_init is not thread-safe before 7.84; once per process is enough.
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct easy_deleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct slist_deleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+struct url_deleter {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+
+struct sink {
+  std::string body;
+  bool too_large = false;
+};
+
+std::size_t write_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* s = static_cast<sink*>(user);
+  const std::size_t n = size * count;
+  if (s->body.size() + n > max_body_bytes) {
+    s->too_large = true;
+    return 0;  // makes curl fail the transfer with CURLE_WRITE_ERROR
+  }
+  s->body.append(data, n);
+  return n;
+}
+
+long as_curl_ms(std::chrono::milliseconds ms) {
+  return static_cast<long>(ms.count() > 0 ? ms.count() : 1);
+}
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
+
+url_parts parse_url(const std::string& url) {
+  global_init();
+  std::unique_ptr<CURLU, url_deleter> u(curl_url());
+  if (!u) throw std::bad_alloc();
+  if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    throw config_error("'" + url + "' is not a valid URL");
+  }
+  url_parts parts;
+  auto get = [&](CURLUPart what, std::string& out, unsigned flags) {
+    char* value = nullptr;
+    if (curl_url_get(u.get(), what, &value, flags) == CURLUE_OK && value != nullptr) {
+      out = value;
+    }
+    curl_free(value);
+  };
+  get(CURLUPART_SCHEME, parts.scheme, 0);
+  get(CURLUPART_HOST, parts.host, 0);
+  get(CURLUPART_PORT, parts.port, CURLU_DEFAULT_PORT);
+  get(CURLUPART_PATH, parts.path, 0);
+  if (parts.host.size() >= 2 && parts.host.front() == '[' && parts.host.back() == ']') {
+    parts.host = parts.host.substr(1, parts.host.size() - 2);
+  }
+  if (parts.scheme != "http" && parts.scheme != "https") {
+    throw config_error("'" + url + "' is not an http or https URL");
+  }
+  return parts;
+}
+
+std::string describe_endpoint(const std::string& url) {
+  try {
+    const url_parts p = parse_url(url);
+    const bool v6 = p.host.find(':') != std::string::npos;
+    return p.scheme + "://" + (v6 ? "[" + p.host + "]" : p.host) + ":" + p.port;
+  } catch (const error&) {
+    return "an invalid URL";
+  }
+}
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [name, value] : fields) {
+    if (!out.empty()) out += '&';
+    sigv4::uri_encode_append(out, name);
+    out += '=';
+    sigv4::uri_encode_append(out, value);
+  }
+  return out;
+}
+
+response perform(const request& r) {
+  global_init();
+  const std::string where = describe_endpoint(r.url);
+  std::unique_ptr<CURL, easy_deleter> curl(curl_easy_init());
+  if (!curl) throw transport_error("cannot start an HTTP request to " + where, failure::other);
+  CURL* c = curl.get();
+
+  std::unique_ptr<curl_slist, slist_deleter> headers;
+  auto add_header = [&](const std::string& line) {
+    curl_slist* next = curl_slist_append(headers.get(), line.c_str());
+    if (next == nullptr) throw std::bad_alloc();
+    headers.release();
+    headers.reset(next);
+  };
+  for (const auto& [name, value] : r.headers) add_header(name + ": " + value);
+  // Without this curl waits for "100 Continue" before sending a larger POST body.
+  add_header("Expect:");
+
+  sink out;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+  curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM-based DNS timeouts
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, as_curl_ms(r.connect_timeout));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, as_curl_ms(r.timeout));
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &write_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "aurora-dsql-cpp-connector");
+  bool loopback = false;
+  try {
+    loopback = is_loopback_host(parse_url(r.url).host);
+  } catch (const error&) {
+    throw transport_error("cannot send an HTTP request to " + where, failure::other);
+  }
+  // A developer's http_proxy must not capture requests meant for this machine.
+  if (!r.use_proxy || loopback) curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  if (r.method == "POST") {
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, r.body.c_str());
+  } else if (r.method == "PUT") {
+    // A PUT without a body: CURLOPT_UPLOAD would wait for data to read.
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+  } else if (r.method != "GET") {
+    throw transport_error("unsupported HTTP method " + r.method, failure::other);
+  }
+
+  const CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) {
+    if (out.too_large) {
+      throw transport_error(where + " sent more than " + std::to_string(max_body_bytes >> 20) +
+                                " MiB; that is not a credentials answer",
+                            failure::other);
+    }
+    failure kind = failure::other;
+    std::string why;
+    curl_off_t connected = 0;  // microseconds until the TCP connection was up; 0 if never
+    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected);
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+        rc == CURLE_COULDNT_RESOLVE_PROXY) {
+      kind = failure::connect;
+      why = rc == CURLE_COULDNT_CONNECT ? "could not connect" : "could not resolve the host";
+    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+      // Timed out before the TCP connection was up: as unreachable as a refused connection.
+      kind = connected == 0 ? failure::connect : failure::timeout;
+      why = connected == 0
+                ? "could not connect within " + std::to_string(r.connect_timeout.count()) + " ms"
+                : "no complete answer within " + std::to_string(r.timeout.count()) + " ms";
+    } else {
+      // curl's own words describe the transport (TLS, reset...), never our headers or body.
+      why = error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(rc);
+    }
+    throw transport_error(where + ": " + why, kind);
+  }
+  response resp;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  resp.body = std::move(out.body);
+  return resp;
+}
+
+response perform_with_retries(const request& r, int attempts, std::chrono::milliseconds delay) {
+  for (int attempt = 1;; ++attempt) {
+    const bool last = attempt >= attempts;
+    try {
+      response resp = perform(r);
+      if (last || (resp.status < 500 && resp.status != 429)) return resp;
+    } catch (const transport_error&) {
+      if (last) throw;
+    }
+    std::this_thread::sleep_for(delay);
+  }
+}
+
+}  // namespace dsql::http

@@ -1,0 +1,212 @@
+// IAM Identity Center (SSO) profiles: the access token `aws sso login` cached, exchanged for role
+// credentials at the SSO portal (GetRoleCredentials). Token refresh (SSO-OIDC CreateToken) is not
+// done: an expired token asks the user to log in again.
+
+#include <openssl/evp.h>
+
+#include <cctype>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "credentials/http_client.hpp"
+#include "credentials/sources.hpp"
+#include "dsql/errors.hpp"
+#include "sigv4/sigv4.hpp"
+#include "util/env.hpp"
+#include "util/time_format.hpp"
+
+namespace dsql::credential_sources {
+
+namespace {
+
+struct sso_config {
+  std::string region;
+  std::string start_url;
+  std::string account_id;
+  std::string role_name;
+  std::string cache_key;   // session name, or the start URL for legacy profiles
+  std::string login_hint;  // the command that renews the cached token
+};
+
+sso_config configure(const aws_config::shared_config& files, const std::string& name) {
+  const aws_config::section* p = files.find_profile(name);
+  const std::string who = "AWS profile '" + name + "' (SSO)";
+  sso_config cfg;
+  auto require = [&](const aws_config::section* s, const char* key, const std::string& where) {
+    auto v = s->get(key);
+    if (!v) throw credentials_error(who + ": " + where + " has no " + key + "; add it");
+    return *v;
+  };
+  if (auto session = p->get("sso_session")) {
+    const aws_config::section* s = files.find_sso_session(*session);
+    if (s == nullptr) {
+      throw credentials_error(who + ": sso_session = " + *session +
+                              ", but there is no [sso-session " + *session + "] section in " +
+                              files.config_path + "; run aws configure sso-session");
+    }
+    cfg.region = require(s, "sso_region", "[sso-session " + *session + "]");
+    cfg.start_url = require(s, "sso_start_url", "[sso-session " + *session + "]");
+    // The profile may repeat them (the AWS CLI writes both); they must agree (botocore checks).
+    for (const char* key : {"sso_region", "sso_start_url"}) {
+      auto mine = p->get(key);
+      if (mine && *mine != (std::string(key) == "sso_region" ? cfg.region : cfg.start_url)) {
+        throw credentials_error(who + ": its " + key + " differs from the one in [sso-session " +
+                                *session + "]; remove it from the profile");
+      }
+    }
+    cfg.cache_key = *session;
+    cfg.login_hint = "aws sso login --sso-session " + *session;
+  } else {
+    cfg.start_url = require(p, "sso_start_url", "the profile");
+    cfg.region = require(p, "sso_region", "the profile");
+    cfg.cache_key = cfg.start_url;
+    cfg.login_hint = "aws sso login --profile " + name;
+  }
+  cfg.account_id = require(p, "sso_account_id", "the profile");
+  cfg.role_name = require(p, "sso_role_name", "the profile");
+  for (const char c : cfg.region) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      throw credentials_error(who + ": sso_region is not a valid AWS region name");
+    }
+  }
+  return cfg;
+}
+
+std::string sso_endpoint(const std::string& region) {
+  std::string ignore = util::get_env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").value_or("");
+  for (char& c : ignore) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ignore != "true") {
+    if (auto url = util::get_env("AWS_ENDPOINT_URL_SSO")) return *url;
+    if (auto url = util::get_env("AWS_ENDPOINT_URL")) return *url;
+  }
+  return "https://portal.sso." + region + ".amazonaws.com";
+}
+
+std::string cached_token(const sso_config& cfg, const std::string& who) {
+  const std::string path =
+      util::home_directory() + "/.aws/sso/cache/" + sso_cache_file_name(cfg.cache_key);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw credentials_error(who + ": no cached SSO token at " + path + "; run `" + cfg.login_hint +
+                            "`");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const auto doc = nlohmann::json::parse(ss.str(), nullptr, false);
+  auto text = [&](const char* key) -> std::string {
+    if (!doc.is_object()) return {};
+    const auto it = doc.find(key);
+    return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string token = text("accessToken");
+  const auto expires = util::parse_iso8601(text("expiresAt"));
+  if (token.empty() || !expires) {
+    throw credentials_error(who + ": the cached SSO token " + path +
+                            " is not valid (it needs accessToken and expiresAt); run `" +
+                            cfg.login_hint + "`");
+  }
+  if (*expires <= std::chrono::system_clock::now()) {
+    throw credentials_error(who + ": the cached SSO token expired at " +
+                            util::format_iso8601(*expires) + "; run `" + cfg.login_hint + "`");
+  }
+  return token;
+}
+
+}  // namespace
+
+std::string sso_cache_file_name(const std::string& session_or_start_url) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(session_or_start_url.data(), session_or_start_url.size(), md, &len, EVP_sha1(),
+                 nullptr) != 1) {
+    throw credentials_error("SSO: SHA-1 is not available from OpenSSL");
+  }
+  return sigv4::to_hex(md, len) + ".json";
+}
+
+credentials sso_profile(const aws_config::shared_config& files, const std::string& profile_name,
+                        const network_settings& net) {
+  const std::string who = "AWS profile '" + profile_name + "' (SSO)";
+  const sso_config cfg = configure(files, profile_name);
+  const std::string token = cached_token(cfg, who);
+
+  http::request r;
+  r.url = sso_endpoint(cfg.region) +
+          "/federation/credentials?account_id=" + sigv4::uri_encode(cfg.account_id) +
+          "&role_name=" + sigv4::uri_encode(cfg.role_name);
+  r.headers.emplace_back("x-amz-sso_bearer_token", token);
+  r.headers.emplace_back("Accept", "application/json");
+  r.connect_timeout = net.service_connect_timeout;
+  r.timeout = net.service_timeout;
+  const std::string where = "the SSO portal at " + http::describe_endpoint(r.url);
+  http::response resp;
+  try {
+    resp = http::perform_with_retries(r, net.service_attempts, net.retry_delay);
+  } catch (const http::transport_error& e) {
+    throw credentials_error(who + ": " + where + " failed: " + e.what() +
+                            "; check the network, sso_region, or AWS_ENDPOINT_URL_SSO");
+  } catch (const config_error&) {
+    throw credentials_error(who +
+                            ": the SSO endpoint is not a valid URL; check "
+                            "AWS_ENDPOINT_URL_SSO and AWS_ENDPOINT_URL");
+  }
+  const auto doc = nlohmann::json::parse(resp.body, nullptr, false);
+  if (resp.status != 200) {
+    std::string detail;
+    if (doc.is_object()) {
+      for (const char* key : {"__type", "message", "Message"}) {
+        const auto it = doc.find(key);
+        if (it != doc.end() && it->is_string()) {
+          detail +=
+              (detail.empty() ? "" : ": ") + one_line(redact(it->get<std::string>(), {token}));
+        }
+      }
+    }
+    std::string msg = who + ": " + where + " answered HTTP " + std::to_string(resp.status);
+    if (!detail.empty()) msg += " (" + detail + ")";
+    if (resp.status == 401) {
+      msg += "; the SSO session is no longer valid: run `" + cfg.login_hint + "`";
+    } else if (resp.status == 403) {
+      msg += "; check that you may use role " + cfg.role_name + " in account " + cfg.account_id +
+             " (sso_account_id, sso_role_name)";
+    } else if (resp.status == 404) {
+      msg += "; check sso_account_id and sso_role_name";
+    } else if (resp.status >= 500 || resp.status == 429) {
+      msg += "; retry later";
+    }
+    throw credentials_error(msg);
+  }
+  const nlohmann::json* rc = nullptr;
+  if (doc.is_object()) {
+    const auto it = doc.find("roleCredentials");
+    if (it != doc.end() && it->is_object()) rc = &*it;
+  }
+  if (rc == nullptr) {
+    throw credentials_error(who + ": " + where +
+                            " sent no roleCredentials object; check AWS_ENDPOINT_URL_SSO");
+  }
+  credentials c;
+  for (const auto& [key, out] :
+       {std::pair<const char*, std::string*>{"accessKeyId", &c.access_key_id},
+        {"secretAccessKey", &c.secret_access_key},
+        {"sessionToken", &c.session_token}}) {
+    const auto it = rc->find(key);
+    if (it == rc->end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+      throw credentials_error(who + ": " + where + " sent roleCredentials without " + key);
+    }
+    *out = it->get<std::string>();
+  }
+  const auto exp = rc->find("expiration");
+  if (exp == rc->end() || !exp->is_number_integer()) {
+    throw credentials_error(who + ": " + where +
+                            " sent roleCredentials without an expiration (epoch milliseconds)");
+  }
+  c.expiration = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::milliseconds(exp->get<std::int64_t>())));
+  c.source = "sso:" + profile_name;
+  return c;
+}
+
+}  // namespace dsql::credential_sources
