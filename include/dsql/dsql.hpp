@@ -6,6 +6,8 @@
 #include "dsql/connection.hpp"
 #include "dsql/credentials.hpp"
 #include "dsql/errors.hpp"
+#include "dsql/pool.hpp"
 #include "dsql/result.hpp"
+#include "dsql/retry.hpp"
 #include "dsql/token.hpp"
 #include "dsql/version.hpp"

@@ -1,0 +1,170 @@
+#pragma once
+
+// A thread-safe pool of DSQL connections. The pool decides *when* to open, check and retire
+// connections; the connector (one per endpoint, owned by the pool) decides *how*: credentials are
+// resolved once and every physical connection gets a token signed for its own host and region.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dsql/config.hpp"
+#include "dsql/connection.hpp"
+#include "dsql/errors.hpp"
+
+namespace dsql {
+
+// acquire() or another pool call after close().
+class pool_closed_error : public error {
+ public:
+  using error::error;
+};
+
+// acquire() found no connection before its timeout. The message names the last connect failure,
+// if any, because during an outage that is the real cause.
+class pool_timeout_error : public error {
+ public:
+  using error::error;
+};
+
+// A lease was used after it was released, discarded or moved from.
+class lease_error : public error {
+ public:
+  using error::error;
+};
+
+struct pool_options {
+  // Connections kept open even when idle; the upkeep thread refills to this.
+  std::size_t min_size = 0;
+  std::size_t max_size = 10;
+  // How long acquire() waits when every connection is busy (or the endpoint is down).
+  std::chrono::milliseconds acquire_timeout = std::chrono::seconds(30);
+  // DSQL closes connections after 60 minutes without an error; retire them before that.
+  std::chrono::milliseconds max_lifetime = std::chrono::minutes(55);
+  // Up to this share of max_lifetime is subtracted, uniformly at random, per connection, so that
+  // connections opened together do not all reconnect together. 0 disables it; below 1.
+  double max_lifetime_jitter = 0.1;
+  // Idle connections beyond min_size are closed after this long.
+  std::chrono::milliseconds idle_timeout = std::chrono::minutes(10);
+  // A connection idle longer than this runs "SELECT 1" before it is handed out (0: whenever it
+  // was idle over a millisecond). Shorter idle times get only a non-blocking socket check, which
+  // is enough to notice a connection the server has closed.
+  std::chrono::milliseconds validate_idle_after = std::chrono::seconds(30);
+  // Runs on every new connection before first use (e.g. SET search_path). If it throws, the
+  // connection is closed and the exception reaches the caller of acquire().
+  std::function<void(connection&)> after_connect;
+  // Connects in flight at once, so that a burst of demand is not a burst of logins (DSQL
+  // limits the connection rate per cluster).
+  std::size_t max_concurrent_connects = 2;
+  // After a failed connect, new connects wait initial * 2^(failures-1), capped, with half of it
+  // random (so that many pools recovering from one outage spread out).
+  std::chrono::milliseconds connect_backoff_initial = std::chrono::milliseconds(100);
+  std::chrono::milliseconds connect_backoff_max = std::chrono::seconds(5);
+  // How often the upkeep thread retires old or idle connections and refills to min_size.
+  std::chrono::milliseconds upkeep_interval = std::chrono::seconds(1);
+  // Passed to the connector: new connections reuse a token until this share of its lifetime
+  // has passed (0 signs one per connection). At 0.8 a 900 s token serves 12 minutes.
+  double token_reuse_fraction = 0.8;
+
+  // Multi-Region: the endpoints of the peered clusters in order of preference, each "host" or
+  // "host:port" (a port here overrides config.port). Empty: config.host alone. Each endpoint has
+  // its own connector, so its tokens are signed for its own host and region (the region comes
+  // from the host name; config.region is the fallback). New connections go to the current
+  // endpoint; when a connect fails there, the next endpoints are tried in order (wrapping
+  // around) and the first that works becomes current. While the current endpoint is not the
+  // first, the first is tried again once failback_after has passed since the switch.
+  std::vector<std::string> endpoints;
+  std::chrono::milliseconds failback_after = std::chrono::seconds(60);
+};
+
+// Throws config_error when the options cannot work.
+void validate(const pool_options& options);
+
+struct pool_stats {
+  std::size_t open = 0;  // idle + in_use
+  std::size_t idle = 0;
+  std::size_t in_use = 0;
+  std::size_t connecting = 0;  // connects in flight
+  std::uint64_t acquires = 0;
+  std::uint64_t waits = 0;     // acquires that had to wait
+  std::uint64_t timeouts = 0;  // acquires that gave up
+  std::uint64_t created = 0;
+  std::uint64_t retired = 0;  // closed because of age, idleness, close() or a failed check
+  std::uint64_t broken = 0;   // discarded because they were broken or released as broken
+  std::uint64_t failed_connects = 0;
+  std::size_t endpoint_index = 0;  // index in endpoints of the current endpoint
+};
+
+namespace detail {
+struct pool_state;
+struct pool_slot;
+}  // namespace detail
+
+// Exclusive use of one pooled connection. Move-only; gives the connection back when destroyed.
+// A connection given back with a transaction open is rolled back (or closed if that fails);
+// a broken one is closed, never handed out again.
+class lease {
+ public:
+  lease() noexcept;
+  ~lease();
+  lease(lease&& other) noexcept;
+  lease& operator=(lease&& other) noexcept;
+  lease(const lease&) = delete;
+  lease& operator=(const lease&) = delete;
+
+  // Throw lease_error when the lease no longer holds a connection.
+  connection& get() const;
+  connection& operator*() const { return get(); }
+  connection* operator->() const { return &get(); }
+  explicit operator bool() const noexcept { return slot_ != nullptr; }
+
+  // Gives the connection back now.
+  void release() noexcept;
+  // Gives it back to be closed: the caller knows it is unusable (or in an unknown state).
+  void release_broken() noexcept;
+
+ private:
+  friend class pool;
+  lease(std::shared_ptr<detail::pool_state> pool, std::unique_ptr<detail::pool_slot> slot) noexcept;
+  void give_back(bool broken) noexcept;
+
+  std::shared_ptr<detail::pool_state> pool_;
+  std::unique_ptr<detail::pool_slot> slot_;
+};
+
+class pool {
+ public:
+  // Resolves the config (once per endpoint) and starts the upkeep thread; does not wait for a
+  // connection. Throws config_error for bad options or config.
+  explicit pool(const config& cfg, pool_options options = {});
+  // Closes the pool; leases still out stay usable and their connections are closed on return.
+  ~pool();
+  pool(const pool&) = delete;
+  pool& operator=(const pool&) = delete;
+
+  // Waits up to options.acquire_timeout. Throws pool_closed_error, pool_timeout_error, or the
+  // error of a connect (or after_connect hook) made for this call.
+  lease acquire();
+  lease acquire(std::chrono::milliseconds timeout);
+
+  pool_stats stats() const;
+  const pool_options& options() const noexcept;
+  // The "host:port" that new connections go to now.
+  std::string current_endpoint() const;
+
+  // Stops handing out connections: waiters and later acquires get pool_closed_error, idle
+  // connections are closed, the upkeep thread stops. Leases still out are not interrupted; this
+  // waits up to wait_for_leases for them to come back and returns true when none is left out.
+  // Idempotent.
+  bool close(std::chrono::milliseconds wait_for_leases = std::chrono::milliseconds(0));
+  bool closed() const;
+
+ private:
+  std::shared_ptr<detail::pool_state> state_;
+};
+
+}  // namespace dsql

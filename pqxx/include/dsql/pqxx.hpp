@@ -1,0 +1,152 @@
+#pragma once
+
+// The DSQL connector for libpqxx users: connections opened with a fresh IAM token, a pool of
+// pqxx::connection, and OCC retry over pqxx::work. Works with libpqxx 6.x and 7.x.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include <pqxx/pqxx>
+
+#include "dsql/config.hpp"
+#include "dsql/connection.hpp"
+#include "dsql/errors.hpp"
+#include "dsql/pool.hpp"
+#include "dsql/retry.hpp"
+
+namespace dsql {
+
+// Opens a pqxx::connection with the connector's parameters and a token (fresh, or reused while
+// young per the connector's options). On libpqxx 6 the connection is told never to reactivate
+// itself: a reactivation would replay the original, by then expired, token. Throws
+// connection_error (with libpq's message) when the connection fails.
+std::unique_ptr<pqxx::connection> pqxx_connect(connector& source);
+// Resolves the config for this one connection; prefer a connector (or pqxx_pool) for many.
+std::unique_ptr<pqxx::connection> pqxx_connect(const config& cfg);
+
+// OCC classification for libpqxx errors: pqxx::sql_error with SQLSTATE 40001 and an OC000/OC001
+// marker in what() (or SQLSTATE OC000/OC001, or a plain 40001 when include_plain_40001), also
+// dsql::sql_error, at any depth of std::nested_exception.
+std::optional<occ_info> classify_pqxx_occ(const std::exception& e, bool include_plain_40001 = true);
+bool is_pqxx_occ_conflict(const std::exception& e);
+
+namespace detail {
+// A conninfo value in single quotes with \ and ' escaped, as libpq's parser expects.
+std::string conninfo_quote(std::string_view value);
+struct pqxx_pool_state;
+struct pqxx_slot;
+}  // namespace detail
+
+// A small pool of pqxx::connection: max_size, acquire_timeout, max_lifetime with jitter,
+// idle_timeout and validate_idle_after of pool_options apply, checked when a connection is
+// taken or given back (there is no upkeep thread). min_size, endpoints and after_connect are
+// for dsql::pool only and are refused here (use the pqxx hook below).
+class pqxx_pool {
+ public:
+  class lease {
+   public:
+    lease() noexcept;
+    ~lease();
+    lease(lease&& other) noexcept;
+    lease& operator=(lease&& other) noexcept;
+    lease(const lease&) = delete;
+    lease& operator=(const lease&) = delete;
+
+    // Throws lease_error when the lease holds no connection.
+    pqxx::connection& get() const;
+    pqxx::connection& operator*() const { return get(); }
+    pqxx::connection* operator->() const { return &get(); }
+    explicit operator bool() const noexcept { return slot_ != nullptr; }
+    void release() noexcept;
+    void release_broken() noexcept;
+
+   private:
+    friend class pqxx_pool;
+    lease(std::shared_ptr<detail::pqxx_pool_state> pool,
+          std::unique_ptr<detail::pqxx_slot> slot) noexcept;
+    void give_back(bool broken) noexcept;
+    std::shared_ptr<detail::pqxx_pool_state> pool_;
+    std::unique_ptr<detail::pqxx_slot> slot_;
+  };
+
+  explicit pqxx_pool(const config& cfg, pool_options options = {},
+                     std::function<void(pqxx::connection&)> after_connect = {});
+  ~pqxx_pool();
+  pqxx_pool(const pqxx_pool&) = delete;
+  pqxx_pool& operator=(const pqxx_pool&) = delete;
+
+  lease acquire();
+  lease acquire(std::chrono::milliseconds timeout);
+  // open, idle, in_use, acquires, waits, timeouts, created, retired, broken, failed_connects.
+  pool_stats stats() const;
+  void close();
+
+ private:
+  std::shared_ptr<detail::pqxx_pool_state> state_;
+};
+
+// Runs fn(pqxx::work&) and commits, retrying the whole transaction on a fresh lease when it hits
+// an OCC conflict, exactly like dsql::run_transaction. pqxx::work sends a plain BEGIN, which
+// DSQL runs at repeatable read; never use a serializable transaction type (DSQL refuses it).
+template <class Fn>
+auto run_transaction(pqxx_pool& p, Fn&& fn, const retry_options& options = {})
+    -> std::decay_t<std::invoke_result_t<Fn&, pqxx::work&>> {
+  using R = std::decay_t<std::invoke_result_t<Fn&, pqxx::work&>>;
+  detail::retry_loop loop(options, &classify_pqxx_occ);
+  for (;;) {
+    try {
+      auto l = p.acquire();
+      try {
+        pqxx::work w(*l);
+        if constexpr (std::is_void_v<R>) {
+          fn(w);
+          w.commit();
+          return;
+        } else {
+          R value = fn(w);
+          w.commit();
+          return value;
+        }
+      } catch (const pqxx::broken_connection&) {
+        l.release_broken();
+        throw;
+      }
+    } catch (...) {
+      loop.failed();
+    }
+  }
+}
+
+// The same on connections opened one per attempt.
+template <class Fn>
+auto run_pqxx_transaction(connector& source, Fn&& fn, const retry_options& options = {})
+    -> std::decay_t<std::invoke_result_t<Fn&, pqxx::work&>> {
+  using R = std::decay_t<std::invoke_result_t<Fn&, pqxx::work&>>;
+  detail::retry_loop loop(options, &classify_pqxx_occ);
+  for (;;) {
+    try {
+      auto c = pqxx_connect(source);
+      pqxx::work w(*c);
+      if constexpr (std::is_void_v<R>) {
+        fn(w);
+        w.commit();
+        return;
+      } else {
+        R value = fn(w);
+        w.commit();
+        return value;
+      }
+    } catch (...) {
+      loop.failed();
+    }
+  }
+}
+
+}  // namespace dsql

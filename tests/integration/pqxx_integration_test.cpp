@@ -1,0 +1,115 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "dsql/pqxx.hpp"
+#include "local_endpoint.hpp"
+
+namespace dsql {
+namespace {
+
+using std::chrono::milliseconds;
+
+retry_options fast_retry(int attempts = 4) {
+  retry_options o;
+  o.max_attempts = attempts;
+  o.initial_backoff = milliseconds(2);
+  o.max_backoff = milliseconds(20);
+  return o;
+}
+
+class PqxxIntegration : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = pqxx_connect(ep.config());
+    pqxx::nontransaction n(*c);
+    n.exec("CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL)");
+    n.exec("INSERT INTO counter VALUES (1, 0)");
+  }
+  test::local_endpoint ep;
+};
+
+TEST_F(PqxxIntegration, ConnectsAndRunsAWork) {
+  auto c = pqxx_connect(ep.config());
+  ASSERT_TRUE(c->is_open());
+  pqxx::work w(*c);
+  EXPECT_EQ(w.exec("SELECT current_user").at(0).at(0).as<std::string>(), "admin");
+  EXPECT_EQ(w.exec("SHOW transaction_isolation").at(0).at(0).as<std::string>(), "repeatable read");
+  w.commit();
+}
+
+TEST_F(PqxxIntegration, InjectedConflictsAreRetriedOnTheCommit) {
+  pqxx_pool p(ep.config());
+  {
+    auto l = p.acquire();
+    pqxx::nontransaction(*l).exec("DSQL LOCAL FAIL NEXT COMMIT WITH OC000 TIMES 2");
+  }
+  std::vector<std::string> codes;
+  auto ro = fast_retry();
+  ro.on_retry = [&](const retry_event& e) { codes.push_back(e.code); };
+  const int n = run_transaction(
+      p,
+      [](pqxx::work& w) {
+        w.exec("UPDATE counter SET n = n + 1 WHERE id = 1");
+        return w.exec("SELECT n FROM counter WHERE id = 1").at(0).at(0).as<int>();
+      },
+      ro);
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ((std::vector<std::string>{"OC000", "OC000"}), codes);
+}
+
+TEST_F(PqxxIntegration, PersistentConflictEndsInATypedError) {
+  connector source(ep.config());
+  {
+    auto c = pqxx_connect(source);
+    pqxx::nontransaction(*c).exec("DSQL LOCAL FAIL NEXT STATEMENT WITH OC001 TIMES 10");
+  }
+  try {
+    run_pqxx_transaction(
+        source, [](pqxx::work& w) { w.exec("UPDATE counter SET n = 5 WHERE id = 1"); },
+        fast_retry(2));
+    FAIL() << "expected occ_conflict_error";
+  } catch (const occ_conflict_error& e) {
+    EXPECT_EQ(e.attempts(), 2);
+    EXPECT_EQ(e.occ_code(), "OC001");
+  }
+}
+
+TEST_F(PqxxIntegration, ConcurrentIncrementsThroughThePool) {
+  pool_options po;
+  po.max_size = 3;
+  pqxx_pool p(ep.config(), po, [](pqxx::connection& c) {
+    pqxx::nontransaction(c).exec("SET search_path = public");
+  });
+  std::vector<std::thread> workers;
+  std::atomic<int> errors{0};
+  for (int t = 0; t < 3; ++t) {
+    workers.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        try {
+          run_transaction(
+              p,
+              [](pqxx::work& w) {
+                const int n = w.exec("SELECT n FROM counter WHERE id = 1").at(0).at(0).as<int>();
+                w.exec("UPDATE counter SET n = " + std::to_string(n + 1) + " WHERE id = 1");
+              },
+              fast_retry(200));
+        } catch (const std::exception& e) {
+          ++errors;
+          ADD_FAILURE() << e.what();
+        }
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  EXPECT_EQ(errors.load(), 0);
+  auto l = p.acquire();
+  pqxx::work w(*l);
+  EXPECT_EQ(w.exec("SELECT n FROM counter WHERE id = 1").at(0).at(0).as<int>(), 30);
+  EXPECT_LE(p.stats().created, 3u);
+}
+
+}  // namespace
+}  // namespace dsql
