@@ -34,7 +34,14 @@ write_basic_package_version_file("${PROJECT_BINARY_DIR}/dsqlConfigVersion.cmake"
 install(FILES "${PROJECT_BINARY_DIR}/dsqlConfig.cmake" "${PROJECT_BINARY_DIR}/dsqlConfigVersion.cmake"
         DESTINATION "${DSQL_CMAKE_DIR}")
 
-# pkg-config paths may be absolute or relative to the prefix.
+# The .pc file finds the prefix from its own location, so that `cmake --install --prefix`
+# anywhere gives a working file; absolute install dirs are used as they are.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(DSQL_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH _pc_to_prefix "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+  set(DSQL_PC_PREFIX "\${pcfiledir}/${_pc_to_prefix}")
+endif()
 foreach(_dir LIBDIR INCLUDEDIR)
   if(IS_ABSOLUTE "${CMAKE_INSTALL_${_dir}}")
     set(DSQL_PC_${_dir} "${CMAKE_INSTALL_${_dir}}")
@@ -42,5 +49,12 @@ foreach(_dir LIBDIR INCLUDEDIR)
     set(DSQL_PC_${_dir} "\${prefix}/${CMAKE_INSTALL_${_dir}}")
   endif()
 endforeach()
+# A static libdsql needs its dependencies on every link line, not only with `pkg-config --static`.
+get_target_property(_dsql_type dsql TYPE)
+if(_dsql_type STREQUAL "STATIC_LIBRARY")
+  set(DSQL_PC_REQUIRES_FIELD "Requires")
+else()
+  set(DSQL_PC_REQUIRES_FIELD "Requires.private")
+endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/dsql.pc.in" "${PROJECT_BINARY_DIR}/dsql.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/dsql.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")

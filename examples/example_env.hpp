@@ -5,10 +5,10 @@
 // carry the port, the local CA and the local keys.
 
 #include <cstdlib>
-#include <stdexcept>
 #include <string>
 
 #include "dsql/config.hpp"
+#include "dsql/errors.hpp"
 
 namespace examples {
 
@@ -21,7 +21,7 @@ inline dsql::config config_from_env() {
   dsql::config cfg;
   cfg.host = env_or("CLUSTER_ENDPOINT", "");
   if (cfg.host.empty()) {
-    throw std::runtime_error("set CLUSTER_ENDPOINT to your cluster endpoint (or cluster ID)");
+    throw dsql::config_error("set CLUSTER_ENDPOINT to your cluster endpoint (or cluster ID)");
   }
   cfg.user = env_or("CLUSTER_USER", "admin");
   cfg.region = env_or("REGION", "");

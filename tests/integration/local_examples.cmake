@@ -1,0 +1,14 @@
+# The examples, run against `dsql local`.
+if(TARGET dsql_test_local_endpoint AND DSQL_BUILD_EXAMPLES)
+  dsql_add_test(dsql_examples_tests
+    ${CMAKE_CURRENT_LIST_DIR}/local_examples_test.cpp
+    ${PROJECT_SOURCE_DIR}/tests/support/run_process.cpp
+    LIBS dsql_test_local_endpoint
+    LABELS integration
+    TIMEOUT 300)
+  add_dependencies(dsql_examples_tests dsql_cli example_libpq example_pool example_occ_retry
+                   example_non_admin)
+  if(TARGET example_pqxx)
+    add_dependencies(dsql_examples_tests example_pqxx)
+  endif()
+endif()
