@@ -26,6 +26,17 @@ CREATE TABLE IF NOT EXISTS sys.iam_pg_role_mappings (
   grantor_pg_role_name name NOT NULL,
   PRIMARY KEY (arn, pg_role_oid));
 GRANT SELECT ON sys.iam_pg_role_mappings TO PUBLIC;
+-- Raises a chosen error from a statement that can take parameters (a DO block cannot), so that
+-- a refused or failed extended-protocol statement still accepts the client's Bind.
+CREATE OR REPLACE FUNCTION sys.dsql_local_raise(code text, message text, detail text, hint text)
+RETURNS void LANGUAGE plpgsql AS $raise$
+BEGIN
+  IF hint = '' THEN
+    RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message, DETAIL = detail;
+  END IF;
+  RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message, DETAIL = detail, HINT = hint;
+END
+$raise$;
 )sql";
 
 struct result_deleter {

@@ -663,7 +663,7 @@ void session::on_parse(wire::message& m) {
   }
   if (!raise) return send_backend(wire::frame(m.type, m.body));
   // PostgreSQL raises at Execute; its extended-protocol error handling (skip to Sync) stays right.
-  p->query = raise_statement(*raise);
+  p->query = raise_statement(*raise, parse_parameter_count(p->query, p->rest));
   send_backend(wire::build_parse(*p));
 }
 

@@ -1,5 +1,7 @@
 #include "local/statement_rules.hpp"
 
+#include <algorithm>
+
 #include <cctype>
 #include <optional>
 
@@ -295,15 +297,21 @@ std::vector<statement_span> split_statements(std::string_view s) {
   return out;
 }
 
+namespace {
+
+// A standard SQL string literal: quotes doubled (standard_conforming_strings is on).
+std::string sql_literal(std::string_view v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'') out.push_back('\'');
+    out.push_back(c);
+  }
+  return out + "'";
+}
+
+}  // namespace
+
 std::string raise_statement(const wire::error_info& error) {
-  auto literal = [](std::string_view v) {
-    std::string out = "'";
-    for (char c : v) {
-      if (c == '\'') out.push_back('\'');
-      out.push_back(c);
-    }
-    return out + "'";
-  };
   // Pick a dollar-quote tag that the message cannot close early.
   std::string tag = "$dsql_local$";
   for (int n = 0;
@@ -311,12 +319,44 @@ std::string raise_statement(const wire::error_info& error) {
        ++n) {
     tag = "$dsql_local" + std::to_string(n) + "$";
   }
-  std::string sql = "DO " + tag +
-                    "BEGIN RAISE EXCEPTION USING ERRCODE = " + literal(error.sqlstate) +
-                    ", MESSAGE = " + literal(error.message) + ", DETAIL = " + literal(raise_marker);
-  if (!error.hint.empty()) sql += ", HINT = " + literal(error.hint);
+  std::string sql =
+      "DO " + tag + "BEGIN RAISE EXCEPTION USING ERRCODE = " + sql_literal(error.sqlstate) +
+      ", MESSAGE = " + sql_literal(error.message) + ", DETAIL = " + sql_literal(raise_marker);
+  if (!error.hint.empty()) sql += ", HINT = " + sql_literal(error.hint);
   sql += "; END" + tag;
   return sql;
+}
+
+std::string raise_statement(const wire::error_info& error, int parameters) {
+  if (parameters <= 0) return raise_statement(error);
+  std::string sql = "SELECT sys.dsql_local_raise(" + sql_literal(error.sqlstate) + ", " +
+                    sql_literal(error.message) + ", " + sql_literal(raise_marker) + ", " +
+                    sql_literal(error.hint) + ") FROM (SELECT ";
+  for (int i = 1; i <= parameters; ++i) {
+    if (i > 1) sql += ", ";
+    sql += "$" + std::to_string(i) + "::text";
+  }
+  return sql + ") AS parameters";
+}
+
+int parse_parameter_count(std::string_view sql, std::string_view parse_rest) {
+  int declared = 0;
+  if (parse_rest.size() >= 2) {
+    declared = (static_cast<unsigned char>(parse_rest[0]) << 8) |
+               static_cast<unsigned char>(parse_rest[1]);
+  }
+  int highest = 0;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    if (sql[i] != '$') continue;
+    int n = 0;
+    std::size_t j = i + 1;
+    while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9' && n < 100000) {
+      n = n * 10 + (sql[j] - '0');
+      ++j;
+    }
+    highest = std::max(highest, n);
+  }
+  return std::max(declared, highest);
 }
 
 bool valid_iam_arn(std::string_view arn) {

@@ -63,6 +63,12 @@ std::vector<statement_span> split_statements(std::string_view sql);
 // (aborted block, implicit transaction) stays right. `marker` goes in DETAIL so that the front can
 // recognise the error and strip the PL/pgSQL context before the client sees it.
 std::string raise_statement(const wire::error_info& error);
+// The same error from a statement that takes `parameters` parameters ($1..$n), for a Parse
+// whose Bind will supply them. Needs sys.dsql_local_raise (made by the front's bookkeeping).
+std::string raise_statement(const wire::error_info& error, int parameters);
+// How many parameters PostgreSQL will expect for this Parse: the declared types or the highest
+// $n in the text, whichever is more.
+int parse_parameter_count(std::string_view sql, std::string_view parse_rest);
 inline constexpr std::string_view raise_marker = "dsql-local-front";
 
 // arn:<partition>:iam::<12 digits>:(role|user)/<name>

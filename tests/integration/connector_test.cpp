@@ -143,6 +143,17 @@ TEST_F(Connector, SqlErrorsCarryTheirSqlstate) {
   EXPECT_TRUE(conn.exec_params("SELECT $1::text", {std::nullopt}).is_null(0, 0));
 }
 
+TEST_F(Connector, InjectedSchemaConflictReachesParameterisedStatements) {
+  connection control = connect(ep().config());
+  connection conn = connect(ep().config());
+  control.exec("DSQL LOCAL FAIL NEXT STATEMENT WITH OC001");
+  const auto e = caught<sql_error>([&] { conn.exec_params("SELECT $1::int", {std::string("7")}); });
+  EXPECT_EQ(e.sqlstate(), "40001");
+  EXPECT_NE(e.server_message().find("(OC001)"), std::string::npos) << e.server_message();
+  // Consumed once: the same statement works next time.
+  EXPECT_EQ(conn.exec_params("SELECT $1::int", {std::string("7")}).value(0, 0), "7");
+}
+
 TEST_F(Connector, TokenReuseFollowsTheConfiguredShareOfItsLifetime) {
   auto now = std::chrono::system_clock::now();
   config cfg = ep().config();

@@ -284,3 +284,28 @@ TEST(statement_rules, raise_statement_quotes_the_message) {
 
 }  // namespace
 }  // namespace dsql::local
+
+namespace dsql::local {
+namespace {
+
+TEST(StatementRules, ParameterCountIsTheDeclaredTypesOrTheHighestReference) {
+  const std::string two_declared("\x00\x02\x00\x00\x00\x17\x00\x00\x00\x19", 10);
+  EXPECT_EQ(parse_parameter_count("SELECT $1", two_declared), 2);
+  EXPECT_EQ(parse_parameter_count("SELECT $1, $3", std::string("\x00\x00", 2)), 3);
+  EXPECT_EQ(parse_parameter_count("SELECT 1", ""), 0);
+  EXPECT_EQ(parse_parameter_count("SELECT $12 + $2", ""), 12);
+}
+
+TEST(StatementRules, RaiseWithParametersReferencesEachOne) {
+  wire::error_info e;
+  e.sqlstate = "40001";
+  e.message = "schema has been updated by another transaction (OC001)";
+  const std::string sql = raise_statement(e, 3);
+  EXPECT_NE(sql.find("sys.dsql_local_raise('40001', 'schema has been updated"), std::string::npos);
+  EXPECT_NE(sql.find("$1::text, $2::text, $3::text"), std::string::npos) << sql;
+  EXPECT_EQ(sql.find("$4"), std::string::npos);
+  EXPECT_EQ(raise_statement(e, 0), raise_statement(e));
+}
+
+}  // namespace
+}  // namespace dsql::local
