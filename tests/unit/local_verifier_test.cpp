@@ -98,6 +98,7 @@ TEST(verifier_vectors, accepts_every_aws_made_token_in_its_validity_window) {
                                c["secret_access_key"].get<std::string>(),
                                c.value("session_token", std::string()), "arn:aws:iam::1:role/x"}};
     const std::string token = c["token"].get<std::string>();
+    const std::string region = c["region"].get<std::string>();  // verify_input only views it
     const bool admin = c["action"] == "DbConnectAdmin";
     const auto start = test::at(c["time"].get<std::string>());
     const auto expires = std::chrono::seconds(c["expires_in"].get<int>());
@@ -106,7 +107,7 @@ TEST(verifier_vectors, accepts_every_aws_made_token_in_its_validity_window) {
       in.password = token;
       in.user = admin ? "admin" : "app_user";
       in.hostnames = &names;
-      in.region = c["region"].get<std::string>();
+      in.region = region;
       in.identities = &ids;
       in.now = when;
       const auto r = verify_token(in);
@@ -119,7 +120,7 @@ TEST(verifier_vectors, accepts_every_aws_made_token_in_its_validity_window) {
     late.password = token;
     late.user = admin ? "admin" : "app_user";
     late.hostnames = &names;
-    late.region = c["region"].get<std::string>();
+    late.region = region;
     late.identities = &ids;
     late.now = start + expires + 1s;
     const auto r = verify_token(late);

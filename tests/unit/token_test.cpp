@@ -46,7 +46,8 @@ TEST(Token, ReproducesEveryAwsVectorByteForByte) {
 }
 
 TEST(Token, GeneratorWithInjectedClockReproducesVectorsAndReusesKeys) {
-  for (const auto& c : vectors().at("cases")) {
+  const json all = vectors();  // the loop below iterates into it: keep it alive
+  for (const auto& c : all.at("cases")) {
     SCOPED_TRACE(c.at("name").get<std::string>());
     auto provider = std::make_shared<static_credentials_provider>(creds_of(c));
     const auto t = test::at(c.at("time"));
