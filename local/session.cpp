@@ -382,6 +382,19 @@ void session::connect_backend() {
   });
 }
 
+struct session::write_hold {
+  session& s;
+  explicit write_hold(session& owner) : s(owner) { ++s.held_writes_; }
+  ~write_hold() {
+    if (--s.held_writes_ == 0) {
+      s.write_client();
+      s.write_backend();
+    }
+  }
+  write_hold(const write_hold&) = delete;
+  write_hold& operator=(const write_hold&) = delete;
+};
+
 // ---- backend messages -----------------------------------------------------------------------
 
 void session::read_backend() {
@@ -398,6 +411,7 @@ void session::read_backend() {
       return self->close_after_flush();
     }
     self->backend_reader_.feed(self->backend_buf_.data(), n);
+    const write_hold hold(*self);
     while (auto m = self->backend_reader_.next()) {
       self->on_backend_message(std::move(*m));
       if (self->phase_ == phase::closed) return;
@@ -526,6 +540,7 @@ void session::read_client() {
 }
 
 void session::process_client_messages() {
+  const write_hold hold(*this);
   while (!paused_ && phase_ == phase::relay) {
     auto m = client_reader_.next();
     if (!m) break;
@@ -761,6 +776,7 @@ void session::cancel_backend_query() {
 
 // ---- output ---------------------------------------------------------------------------------
 
+
 void session::send_client(std::string bytes) {
   if (phase_ == phase::closed) return;
   client_out_bytes_ += bytes.size();
@@ -776,7 +792,7 @@ void session::send_backend(std::string bytes) {
 }
 
 void session::write_client() {
-  if (client_writing_ || client_out_.empty() || phase_ == phase::closed) return;
+  if (held_writes_ > 0 || client_writing_ || client_out_.empty() || phase_ == phase::closed) return;
   client_writing_ = true;
   // Coalesce small messages into one TLS record run.
   while (client_out_.size() > 1 && client_out_.front().size() < 65536) {
@@ -804,8 +820,16 @@ void session::write_client() {
 }
 
 void session::write_backend() {
-  if (backend_writing_ || backend_out_.empty() || phase_ == phase::closed) return;
+  if (held_writes_ > 0 || backend_writing_ || backend_out_.empty() || phase_ == phase::closed) {
+    return;
+  }
   backend_writing_ = true;
+  while (backend_out_.size() > 1 && backend_out_.front().size() < 65536) {
+    std::string merged = std::move(backend_out_.front());
+    backend_out_.pop_front();
+    merged += backend_out_.front();
+    backend_out_.front() = std::move(merged);
+  }
   auto self = shared_from_this();
   asio::async_write(backend_, asio::buffer(backend_out_.front()),
                     [self](std::error_code ec, std::size_t) {

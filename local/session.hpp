@@ -128,6 +128,11 @@ class session : public std::enable_shared_from_this<session> {
   std::size_t backend_out_bytes_ = 0;
   bool client_writing_ = false;
   bool backend_writing_ = false;
+  // While messages from one read are handled, writes are queued and sent together afterwards:
+  // a reply such as RowDescription, DataRow, CommandComplete, ReadyForQuery then leaves in one
+  // TLS write instead of two.
+  int held_writes_ = 0;
+  struct write_hold;
   bool close_after_flush_ = false;
 
   std::uint32_t front_pid_ = 0;
