@@ -1,4 +1,5 @@
 #include "local_endpoint.hpp"
+#include "support/run_process.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,7 +21,6 @@
 
 #include "dsql/token.hpp"
 
-extern char** environ;
 
 namespace dsql::test {
 namespace {
@@ -134,21 +134,7 @@ void local_endpoint::start() {
   if (running()) return;
   std::vector<std::string> args = {local_dsql_binary(), "local", "--dir", dir_, "--port", "0"};
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
-  std::map<std::string, std::string> vars;
-  for (char** e = environ; e && *e; ++e) {
-    const std::string kv(*e);
-    const auto eq = kv.find('=');
-    if (eq != std::string::npos) vars[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  for (const auto& [k, v] : options_.env) {
-    if (v) {
-      vars[k] = *v;
-    } else {
-      vars.erase(k);
-    }
-  }
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : vars) env_strings.push_back(k + "=" + v);
+  std::vector<std::string> env_strings = environment_with(options_.env);
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -2,7 +2,6 @@
 if(TARGET dsql_test_local_endpoint AND DSQL_BUILD_EXAMPLES)
   dsql_add_test(dsql_examples_tests
     ${CMAKE_CURRENT_LIST_DIR}/local_examples_test.cpp
-    ${PROJECT_SOURCE_DIR}/tests/support/run_process.cpp
     LIBS dsql_test_local_endpoint
     LABELS integration
     TIMEOUT 300)

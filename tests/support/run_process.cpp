@@ -18,24 +18,30 @@ std::string dsql_binary() {
   return std::string(DSQL_BINARY_DIR) + "/cli/dsql";
 }
 
-process_result run_process(const std::vector<std::string>& argv,
-                           const std::map<std::string, std::optional<std::string>>& env,
-                           std::chrono::seconds timeout) {
+std::vector<std::string> environment_with(const env_overrides& overrides) {
   std::map<std::string, std::string> vars;
-  for (char** e = environ; *e != nullptr; ++e) {
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     const std::string kv(*e);
     const auto eq = kv.find('=');
     if (eq != std::string::npos) vars[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  for (const auto& [k, v] : env) {
+  for (const auto& [k, v] : overrides) {
     if (v) {
       vars[k] = *v;
     } else {
       vars.erase(k);
     }
   }
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : vars) env_strings.push_back(k + "=" + v);
+  std::vector<std::string> out;
+  out.reserve(vars.size());
+  for (const auto& [k, v] : vars) out.push_back(k + "=" + v);
+  return out;
+}
+
+process_result run_process(const std::vector<std::string>& argv,
+                           const std::map<std::string, std::optional<std::string>>& env,
+                           std::chrono::seconds timeout) {
+  std::vector<std::string> env_strings = environment_with(env);
   std::vector<char*> envp, args;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);

@@ -17,6 +17,12 @@ struct process_result {
   std::string err;
 };
 
+using env_overrides = std::map<std::string, std::optional<std::string>>;
+
+// This process's environment as "NAME=value" strings, with `overrides` applied: a value replaces
+// or adds a variable, nullopt removes one.
+std::vector<std::string> environment_with(const env_overrides& overrides);
+
 // `env` entries replace or add variables; a nullopt value removes one.
 process_result run_process(const std::vector<std::string>& argv,
                            const std::map<std::string, std::optional<std::string>>& env = {},
