@@ -65,9 +65,10 @@ void check_request(const token_request& request, const credentials& creds) {
 // Query parameters before the signature, already in canonical (sorted, encoded) order:
 // Action < X-Amz-Algorithm < X-Amz-Credential < X-Amz-Date < X-Amz-Expires < X-Amz-Security-Token.
 std::string query_before_signature(const token_request& request, const credentials& creds,
+                                   std::string_view encoded_session_token,
                                    std::string_view amz_date, std::string_view scope) {
   std::string q;
-  q.reserve(256 + creds.session_token.size() * 3 / 2);
+  q.reserve(256 + encoded_session_token.size());
   q.append("Action=").append(to_string(request.action));
   q.append("&X-Amz-Algorithm=").append(sigv4::algorithm);
   q.append("&X-Amz-Credential=");
@@ -76,21 +77,23 @@ std::string query_before_signature(const token_request& request, const credentia
   sigv4::uri_encode_append(q, scope);
   q.append("&X-Amz-Date=").append(amz_date);
   q.append("&X-Amz-Expires=").append(std::to_string(request.expires_in));
-  if (!creds.session_token.empty()) {
-    q.append("&X-Amz-Security-Token=");
-    sigv4::uri_encode_append(q, creds.session_token);
+  if (!encoded_session_token.empty()) {
+    q.append("&X-Amz-Security-Token=").append(encoded_session_token);
   }
   return q;
 }
 
+// `encoded_session_token` is the URI-encoded session token (empty without one).
 std::string sign_with_key(const token_request& request, const credentials& creds,
-                          std::string_view amz_date, const sigv4::hmac_key& key) {
+                          std::string_view encoded_session_token, std::string_view amz_date,
+                          const sigv4::hmac_key& key) {
   std::string scope;
   scope.append(amz_date.substr(0, 8))
       .append("/")
       .append(request.region)
       .append("/dsql/aws4_request");
-  const std::string before = query_before_signature(request, creds, amz_date, scope);
+  const std::string before =
+      query_before_signature(request, creds, encoded_session_token, amz_date, scope);
   constexpr std::string_view signed_headers = "X-Amz-SignedHeaders=host";
 
   std::string canonical_query;
@@ -147,33 +150,48 @@ std::string generate_token(const token_request& request, const credentials& cred
   const std::string amz_date = sigv4::format_amz_date(signing_time);
   const sigv4::hmac_key key(sigv4::derive_signing_key(
       creds.secret_access_key, std::string_view(amz_date).substr(0, 8), request.region, service));
-  return sign_with_key(request, creds, amz_date, key);
+  return sign_with_key(request, creds, sigv4::uri_encode(creds.session_token), amz_date, key);
 }
 
-// The derived key depends only on (secret, date, region); deriving it is four HMACs.
+// What stays the same while the credentials do: the derived key, which depends only on
+// (secret, date, region) and costs four HMACs, and the encoded session token (about 1 KB to
+// encode for STS credentials).
 struct token_generator::key_cache {
+  struct material {
+    std::shared_ptr<const sigv4::hmac_key> key;
+    std::shared_ptr<const std::string> encoded_session_token;
+  };
+
   std::mutex mutex;
   std::string secret;
   std::string date8;
   std::string region;
-  std::shared_ptr<const sigv4::hmac_key> key;
+  std::string session_token;
+  material cached;
 
-  ~key_cache() { OPENSSL_cleanse(secret.data(), secret.size()); }
-
-  std::shared_ptr<const sigv4::hmac_key> get(const credentials& creds, std::string_view date8_now,
-                                             std::string_view region_now) {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (key && date8 == date8_now && region == region_now &&
-        sigv4::constant_time_equals(secret, creds.secret_access_key)) {
-      return key;
-    }
+  ~key_cache() {
     OPENSSL_cleanse(secret.data(), secret.size());
-    secret = creds.secret_access_key;
-    date8 = std::string(date8_now);
-    region = std::string(region_now);
-    key = std::make_shared<const sigv4::hmac_key>(
-        sigv4::derive_signing_key(secret, date8, region, service));
-    return key;
+    OPENSSL_cleanse(session_token.data(), session_token.size());
+  }
+
+  material get(const credentials& creds, std::string_view date8_now, std::string_view region_now) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!cached.key || date8 != date8_now || region != region_now ||
+        !sigv4::constant_time_equals(secret, creds.secret_access_key)) {
+      OPENSSL_cleanse(secret.data(), secret.size());
+      secret = creds.secret_access_key;
+      date8 = std::string(date8_now);
+      region = std::string(region_now);
+      cached.key = std::make_shared<const sigv4::hmac_key>(
+          sigv4::derive_signing_key(secret, date8, region, service));
+    }
+    if (!cached.encoded_session_token || session_token != creds.session_token) {
+      OPENSSL_cleanse(session_token.data(), session_token.size());
+      session_token = creds.session_token;
+      cached.encoded_session_token =
+          std::make_shared<const std::string>(sigv4::uri_encode(session_token));
+    }
+    return cached;
   }
 };
 
@@ -193,8 +211,8 @@ std::string token_generator::generate(const token_request& request) {
   const auto now = clock_();
   check_expiration(request, creds, now);
   const std::string amz_date = sigv4::format_amz_date(now);
-  const auto key = cache_->get(creds, std::string_view(amz_date).substr(0, 8), request.region);
-  return sign_with_key(request, creds, amz_date, *key);
+  const auto m = cache_->get(creds, std::string_view(amz_date).substr(0, 8), request.region);
+  return sign_with_key(request, creds, *m.encoded_session_token, amz_date, *m.key);
 }
 
 }  // namespace dsql

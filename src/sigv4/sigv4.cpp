@@ -31,10 +31,19 @@ EVP_MAC* hmac_mac() {
 constexpr char hex_digits[] = "0123456789abcdef";
 constexpr char upper_hex_digits[] = "0123456789ABCDEF";
 
-bool is_unreserved(unsigned char c) {
+constexpr bool is_unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_' || c == '.' || c == '~';
 }
+
+struct unreserved_lookup {
+  bool table[256] = {};
+  constexpr unreserved_lookup() {
+    for (int c = 0; c < 256; ++c) table[c] = is_unreserved(static_cast<unsigned char>(c));
+  }
+  constexpr bool operator[](unsigned char c) const { return table[c]; }
+};
+constexpr unreserved_lookup unreserved_table;
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -151,15 +160,20 @@ digest derive_signing_key(std::string_view secret, std::string_view date8, std::
 }
 
 void uri_encode_append(std::string& out, std::string_view s) {
+  // Tokens encode ~1 KB session tokens on every connection: write into room made once.
+  const std::size_t start = out.size();
+  out.resize(start + s.size() * 3);
+  char* p = out.data() + start;
   for (unsigned char c : s) {
-    if (is_unreserved(c)) {
-      out.push_back(static_cast<char>(c));
+    if (unreserved_table[c]) {
+      *p++ = static_cast<char>(c);
     } else {
-      out.push_back('%');
-      out.push_back(upper_hex_digits[c >> 4]);
-      out.push_back(upper_hex_digits[c & 0x0f]);
+      *p++ = '%';
+      *p++ = upper_hex_digits[c >> 4];
+      *p++ = upper_hex_digits[c & 0x0f];
     }
   }
+  out.resize(static_cast<std::size_t>(p - out.data()));
 }
 
 std::string uri_encode(std::string_view s) {

@@ -78,6 +78,28 @@ TEST(Token, KeyCacheFollowsSecretDateAndRegion) {
   EXPECT_EQ(gen.generate(r), generate_token(r, b, now));
 }
 
+TEST(Token, CachedSessionTokenFollowsRefreshedCredentials) {
+  // STS credentials refresh their session token while the secret may look alike: every token
+  // must carry the session token it was resolved with.
+  credentials first{"ASIA", "secret", "session/one+", std::nullopt, ""};
+  credentials second{"ASIA", "secret", "session/two=", std::nullopt, ""};
+  credentials none{"AKIA", "secret", "", std::nullopt, ""};
+  int which = 0;
+  auto provider = std::make_shared<function_credentials_provider>("test", [&] {
+    return which == 0 ? first : which == 1 ? second : none;
+  });
+  const auto now = test::at("2026-03-01T12:00:00Z");
+  token_generator gen(provider, [&] { return now; });
+  token_request r{"h.dsql.us-east-1.on.aws", "us-east-1", token_action::db_connect, 900};
+  EXPECT_EQ(gen.generate(r), generate_token(r, first, now));
+  which = 1;
+  EXPECT_EQ(gen.generate(r), generate_token(r, second, now));
+  which = 2;
+  const std::string plain = gen.generate(r);
+  EXPECT_EQ(plain, generate_token(r, none, now));
+  EXPECT_EQ(plain.find("X-Amz-Security-Token"), std::string::npos);
+}
+
 TEST(Token, ActionFollowsUser) {
   EXPECT_EQ(action_for_user("admin"), token_action::db_connect_admin);
   EXPECT_EQ(action_for_user("Admin"), token_action::db_connect);
