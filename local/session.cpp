@@ -776,7 +776,6 @@ void session::cancel_backend_query() {
 
 // ---- output ---------------------------------------------------------------------------------
 
-
 void session::send_client(std::string bytes) {
   if (phase_ == phase::closed) return;
   client_out_bytes_ += bytes.size();

@@ -21,7 +21,6 @@
 
 #include "dsql/token.hpp"
 
-
 namespace dsql::test {
 namespace {
 
