@@ -1,6 +1,7 @@
 #include <openssl/crypto.h>
 
 #include "dsql/pqxx.hpp"
+#include "server_error.hpp"
 
 namespace dsql {
 namespace detail {
@@ -39,9 +40,8 @@ std::unique_ptr<pqxx::connection> pqxx_connect(connector& source) {
   try {
     conn = std::make_unique<pqxx::connection>(conninfo.value);
   } catch (const pqxx::broken_connection& e) {
-    const auto& s = source.settings();
-    throw connection_error("could not connect to " + s.endpoint + ":" + std::to_string(s.port) +
-                           ": " + e.what());
+    // Same classification as dsql::connect: a refused login becomes auth_error with a diagnosis.
+    detail::throw_connect_failure(e.what(), source.settings());
   }
 #if PQXX_VERSION_MAJOR < 7
   // libpqxx 6 silently reconnects a broken connection with its original conninfo, whose token

@@ -40,6 +40,20 @@ TEST_F(PqxxIntegration, ConnectsAndRunsAWork) {
   w.commit();
 }
 
+TEST_F(PqxxIntegration, RefusedLoginIsAnAuthErrorWithADiagnosis) {
+  config cfg = ep.config();
+  cfg.region = "eu-west-3";  // the endpoint is us-east-1: the server refuses the token
+  try {
+    pqxx_connect(cfg);
+    FAIL() << "login with a token for the wrong region was accepted";
+  } catch (const auth_error& e) {
+    EXPECT_EQ(e.server_message(), "unable to accept connection, access denied");
+    EXPECT_NE(e.diagnosis().find("eu-west-3"), std::string::npos) << e.diagnosis();
+    EXPECT_EQ(std::string(e.what()).find(ep.secret_access_key()), std::string::npos);
+    EXPECT_EQ(std::string(e.what()).find("X-Amz-Signature"), std::string::npos);
+  }
+}
+
 TEST_F(PqxxIntegration, InjectedConflictsAreRetriedOnTheCommit) {
   pqxx_pool p(ep.config());
   {
