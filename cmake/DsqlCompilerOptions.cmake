@@ -19,3 +19,12 @@ if(DSQL_SANITIZE)
   string(REPLACE ";" "," _dsql_san "${DSQL_SANITIZE}")
   add_link_options(-fsanitize=${_dsql_san})
 endif()
+
+# Fuzz builds instrument every target for coverage; only the fuzz targets link libFuzzer's main.
+if(DSQL_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "DSQL_FUZZ needs clang (e.g. CXX=clang++-14); g++ builds replay the corpora")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
