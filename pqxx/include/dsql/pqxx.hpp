@@ -92,28 +92,38 @@ class pqxx_pool {
   std::shared_ptr<detail::pqxx_pool_state> state_;
 };
 
+namespace detail {
+
+// One attempt: fn(pqxx::work&) then COMMIT, returning what fn returned.
+template <class Fn>
+auto run_in_work(pqxx::connection& c, Fn& fn)
+    -> std::decay_t<std::invoke_result_t<Fn&, pqxx::work&>> {
+  using R = std::decay_t<std::invoke_result_t<Fn&, pqxx::work&>>;
+  pqxx::work w(c);
+  if constexpr (std::is_void_v<R>) {
+    fn(w);
+    w.commit();
+  } else {
+    R value = fn(w);
+    w.commit();
+    return value;
+  }
+}
+
+}  // namespace detail
+
 // Runs fn(pqxx::work&) and commits, retrying the whole transaction on a fresh lease when it hits
 // an OCC conflict, exactly like dsql::run_transaction. pqxx::work sends a plain BEGIN, which
 // DSQL runs at repeatable read; never use a serializable transaction type (DSQL refuses it).
 template <class Fn>
 auto run_transaction(pqxx_pool& p, Fn&& fn, const retry_options& options = {})
     -> std::decay_t<std::invoke_result_t<Fn&, pqxx::work&>> {
-  using R = std::decay_t<std::invoke_result_t<Fn&, pqxx::work&>>;
   detail::retry_loop loop(options, &classify_pqxx_occ);
   for (;;) {
     try {
       auto l = p.acquire();
       try {
-        pqxx::work w(*l);
-        if constexpr (std::is_void_v<R>) {
-          fn(w);
-          w.commit();
-          return;
-        } else {
-          R value = fn(w);
-          w.commit();
-          return value;
-        }
+        return detail::run_in_work(*l, fn);
       } catch (const pqxx::broken_connection&) {
         l.release_broken();
         throw;
@@ -128,21 +138,11 @@ auto run_transaction(pqxx_pool& p, Fn&& fn, const retry_options& options = {})
 template <class Fn>
 auto run_pqxx_transaction(connector& source, Fn&& fn, const retry_options& options = {})
     -> std::decay_t<std::invoke_result_t<Fn&, pqxx::work&>> {
-  using R = std::decay_t<std::invoke_result_t<Fn&, pqxx::work&>>;
   detail::retry_loop loop(options, &classify_pqxx_occ);
   for (;;) {
     try {
       auto c = pqxx_connect(source);
-      pqxx::work w(*c);
-      if constexpr (std::is_void_v<R>) {
-        fn(w);
-        w.commit();
-        return;
-      } else {
-        R value = fn(w);
-        w.commit();
-        return value;
-      }
+      return detail::run_in_work(*c, fn);
     } catch (...) {
       loop.failed();
     }
