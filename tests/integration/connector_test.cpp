@@ -1,17 +1,14 @@
 // The connector against a real `dsql local`: verified TLS, IAM tokens, DSQL's refusals turned
 // into typed errors with a diagnosis, bounded connects, and no secret in any message.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <memory>
 
 #include "dsql/dsql.hpp"
 #include "local_endpoint.hpp"
+#include "support/sockets.hpp"
 
 namespace dsql {
 namespace {
@@ -173,28 +170,17 @@ TEST_F(Connector, TokenReuseFollowsTheConfiguredShareOfItsLifetime) {
 
 TEST(ConnectorNetwork, AServerThatNeverAnswersTimesOut) {
   // A socket that listens but never accepts: TCP connects, TLS never starts.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 4), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-
+  test::loopback_listener silent;
   config cfg;
   cfg.host = "localhost";
   cfg.region = "us-east-1";
-  cfg.port = ntohs(addr.sin_port);
+  cfg.port = silent.port();
   cfg.connect_timeout = std::chrono::seconds(1);
   cfg.credentials = std::make_shared<static_credentials_provider>(
       credentials{"AKID", "SECRET", "", std::nullopt, "test"});
   const auto e = caught<connection_error>([&] { connect(cfg); });
   EXPECT_NE(std::string(e.what()).find("timed out"), std::string::npos) << e.what();
-  ::close(fd);
-
-  cfg.port = ntohs(addr.sin_port);  // now closed: refused at once
+  silent.close();  // now nothing listens: refused at once
   EXPECT_THROW(connect(cfg), connection_error);
 }
 

@@ -29,30 +29,22 @@
 
 #include "dsql/connection.hpp"
 #include "local_endpoint.hpp"
+#include "support/libpq.hpp"
 #include "support/run_process.hpp"
+#include "support/sockets.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using dsql::test::local_endpoint;
-using pgconn_ptr = std::unique_ptr<PGconn, decltype(&PQfinish)>;
+using dsql::test::pgconn_ptr;
+using dsql::test::pq_connect;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-pgconn_ptr pq_connect(const std::vector<std::pair<std::string, std::string>>& params) {
-  std::vector<const char*> keys, values;
-  for (const auto& [k, v] : params) {
-    keys.push_back(k.c_str());
-    values.push_back(v.c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  return pgconn_ptr(PQconnectdbParams(keys.data(), values.data(), 0), PQfinish);
 }
 
 // The single value of a one-row query, or "<error: ...>" so that assertions show what happened.
@@ -243,21 +235,13 @@ TEST(LocalEndpoint, SecondInstanceOnTheSameDirRefuses) {
 }
 
 TEST(LocalEndpoint, TakenPortIsAClearErrorWithoutAHang) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const std::string port = std::to_string(ntohs(addr.sin_port));
+  dsql::test::loopback_listener taken;
+  const std::string port = std::to_string(taken.port());
 
   scratch_dir scratch;
   const std::string dir = scratch.path + "/d";
   auto r = run_dsql_local({"--dir", dir, "--port", port});
-  ::close(fd);
+  taken.close();
   EXPECT_FALSE(r.timed_out);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find(port), std::string::npos) << r.err;

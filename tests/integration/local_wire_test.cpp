@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "local_endpoint.hpp"
+#include "support/libpq.hpp"
 
 namespace {
 
@@ -420,19 +421,9 @@ std::string describe(const std::vector<backend_message>& ms) {
 
 // ---- libpq ----------------------------------------------------------------------------------
 
-using pgconn_ptr = std::unique_ptr<PGconn, decltype(&PQfinish)>;
+using dsql::test::pgconn_ptr;
+using dsql::test::pq_connect;
 using pgresult_ptr = std::unique_ptr<PGresult, decltype(&PQclear)>;
-
-pgconn_ptr pq_connect(const std::vector<std::pair<std::string, std::string>>& params) {
-  std::vector<const char*> keys, values;
-  for (const auto& [k, v] : params) {
-    keys.push_back(k.c_str());
-    values.push_back(v.c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  return pgconn_ptr(PQconnectdbParams(keys.data(), values.data(), 0), PQfinish);
-}
 
 pgresult_ptr exec(PGconn* conn, const std::string& sql) {
   return pgresult_ptr(PQexec(conn, sql.c_str()), PQclear);

@@ -15,24 +15,13 @@
 #include "dsql/pool.hpp"
 #include "dsql/retry.hpp"
 #include "local_endpoint.hpp"
+#include "support/sockets.hpp"
 
 namespace dsql {
 namespace {
 
 using std::chrono::milliseconds;
 using test::local_endpoint;
-
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // A TCP relay on a fixed local port to the endpoint's current port: `dsql local --port 0` picks a
 // new port when it restarts, and the pool must see one address throughout.
@@ -448,7 +437,7 @@ TEST(PoolEndpoint, KeepsWorkingAcrossARestart) {
 
 TEST(PoolEndpoint, SkipsAFailedPeerInAMultiRegionList) {
   local_endpoint ep;
-  const auto dead = free_port();
+  const auto dead = test::free_loopback_port();
   pool_options po;
   po.endpoints = {"127.0.0.1:" + std::to_string(dead), "localhost:" + std::to_string(ep.port())};
   po.failback_after = milliseconds(50);
