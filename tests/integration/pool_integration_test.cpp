@@ -15,6 +15,7 @@
 #include "dsql/pool.hpp"
 #include "dsql/retry.hpp"
 #include "local_endpoint.hpp"
+#include "support/fast_retry.hpp"
 #include "support/sockets.hpp"
 
 namespace dsql {
@@ -97,14 +98,7 @@ long long scalar(connection& c, const std::string& sql) {
   return std::stoll(std::string(c.exec(sql).value(0, 0)));
 }
 
-// Quick retries: these tests are about correctness, not pacing.
-retry_options fast_retry(int attempts = 4) {
-  retry_options o;
-  o.max_attempts = attempts;
-  o.initial_backoff = milliseconds(2);
-  o.max_backoff = milliseconds(20);
-  return o;
-}
+using test::fast_retry;
 
 class PoolIntegration : public ::testing::Test {
  protected:

@@ -6,19 +6,14 @@
 
 #include "dsql/pqxx.hpp"
 #include "local_endpoint.hpp"
+#include "support/fast_retry.hpp"
 
 namespace dsql {
 namespace {
 
 using std::chrono::milliseconds;
 
-retry_options fast_retry(int attempts = 4) {
-  retry_options o;
-  o.max_attempts = attempts;
-  o.initial_backoff = milliseconds(2);
-  o.max_backoff = milliseconds(20);
-  return o;
-}
+using test::fast_retry;
 
 class PqxxIntegration : public ::testing::Test {
  protected:
