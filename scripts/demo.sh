@@ -5,7 +5,8 @@ source "$(dirname "$0")/common.sh"
 
 install_packages
 BUILD="$ROOT/build"
-configure_and_build "$BUILD" -DDSQL_BUILD_TESTS=OFF -- dsql_cli example_libpq
+# Only the two targets are built; the tree keeps whatever else the test script configured.
+configure_and_build "$BUILD" -DDSQL_BUILD_TOOLS=ON -DDSQL_BUILD_EXAMPLES=ON -- dsql_cli example_libpq
 
 STATE="$(mktemp -d /tmp/dsql-demo.XXXXXX)"
 LOCAL_PID=""

@@ -3,22 +3,32 @@
 #   1. the full suite (unit, integration against dsql local, examples, fuzz replay, CMake consumer)
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the pool and credential-cache tests under ThreadSanitizer
+# Each stage builds its own tree with every option it needs, and fails if it runs no test.
 source "$(dirname "$0")/common.sh"
 
 install_packages
 
+# The options every stage needs, whatever an earlier configure (the demo's, or a user's) left.
+FULL=(-DDSQL_BUILD_TESTS=ON -DDSQL_BUILD_TOOLS=ON -DDSQL_BUILD_EXAMPLES=ON -DDSQL_FUZZ=OFF)
+
 echo "==> Build and full test suite"
-configure_and_build "$ROOT/build" -DDSQL_BUILD_BENCHMARKS=ON --
-ctest --test-dir "$ROOT/build" --output-on-failure -j "$JOBS"
+configure_and_build "$ROOT/build" "${FULL[@]}" -DDSQL_BUILD_BENCHMARKS=ON -DDSQL_SANITIZE= --
+run_ctest_stage "full suite" "$ROOT/build" -j "$JOBS"
 
 if [ "${DSQL_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "==> Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
-  configure_and_build "$ROOT/build-asan" "-DDSQL_SANITIZE=address;undefined" \
-    -DDSQL_BUILD_EXAMPLES=OFF --
+  configure_and_build "$ROOT/build-asan" "${FULL[@]}" "-DDSQL_SANITIZE=address;undefined" \
+    -DDSQL_BUILD_EXAMPLES=OFF -DDSQL_BUILD_BENCHMARKS=OFF --
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir "$ROOT/build-asan" --output-on-failure -j "$JOBS" -L 'unit|sanitize'
+    run_ctest_stage "AddressSanitizer+UndefinedBehaviorSanitizer" "$ROOT/build-asan" \
+    -j "$JOBS" -L 'unit|sanitize'
 
   echo "==> Thread-safety tests under ThreadSanitizer"
-  configure_and_build "$ROOT/build-tsan" -DDSQL_SANITIZE=thread -DDSQL_BUILD_EXAMPLES=OFF --
-  TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$ROOT/build-tsan" --output-on-failure -L threads
+  configure_and_build "$ROOT/build-tsan" "${FULL[@]}" -DDSQL_SANITIZE=thread \
+    -DDSQL_BUILD_EXAMPLES=OFF -DDSQL_BUILD_BENCHMARKS=OFF --
+  TSAN_OPTIONS=halt_on_error=1 run_ctest_stage "ThreadSanitizer" "$ROOT/build-tsan" -L threads
+else
+  echo "==> Sanitizer stages skipped (DSQL_SKIP_SANITIZERS=1)"
 fi
+
+print_stage_summary
