@@ -13,12 +13,14 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
 #include "commands.hpp"
 #include "local/certificate_authority.hpp"
+#include "local/embedded_rules.hpp"
 #include "local/endpoint_json.hpp"
 #include "local/front_server.hpp"
 #include "local/postgres_supervisor.hpp"
@@ -31,10 +33,63 @@ struct local_options {
   std::string dir;
   int port = 0;
   std::string region;
-  std::int64_t max_connection_age = 3600;
   std::int64_t clock_skew = 300;
   std::string listen = "127.0.0.1";
+  std::string peer_region;
+  int peer_port = 0;
+  // DSQL's limits: given here, they override config.json's "limits" (see local::local_limits).
+  std::optional<std::int64_t> max_connections;
+  std::optional<double> connection_rate;
+  std::optional<double> connection_burst;
+  std::optional<std::int64_t> max_transaction_rows;
+  std::optional<std::int64_t> max_transaction_bytes;
+  std::optional<std::int64_t> max_transaction_age;
+  std::optional<std::int64_t> max_connection_age;
+  std::optional<std::int64_t> index_build_delay;
 };
+
+// config.json's limits, then the command line's.
+local::local_limits effective_limits(local::local_limits l, const local_options& o) {
+  auto take = [](auto& target, const auto& given) {
+    if (given) target = *given;
+  };
+  take(l.max_connections, o.max_connections);
+  take(l.connection_rate, o.connection_rate);
+  take(l.connection_burst, o.connection_burst);
+  take(l.max_transaction_rows, o.max_transaction_rows);
+  take(l.max_transaction_bytes, o.max_transaction_bytes);
+  take(l.max_transaction_age, o.max_transaction_age);
+  take(l.max_connection_age, o.max_connection_age);
+  take(l.index_build_delay, o.index_build_delay);
+  if (l.max_connections < 0 || l.connection_rate < 0 || l.connection_burst < 0 ||
+      l.max_transaction_rows < 0 || l.max_transaction_bytes < 0 || l.index_build_delay < 0) {
+    throw std::runtime_error("limits cannot be negative (0 turns a limit off)");
+  }
+  if (l.max_connection_age < 1) throw std::runtime_error("--max-connection-age must be >= 1");
+  if (l.max_transaction_age < 1) throw std::runtime_error("--max-transaction-age must be >= 1");
+  if (l.connection_rate > 0 && l.connection_burst < 1) {
+    throw std::runtime_error("--connection-burst must be >= 1 while a connection rate is set");
+  }
+  if (l.max_connections > 100000) {
+    throw std::runtime_error("--max-connections above 100000 is more than this machine can run");
+  }
+  return l;
+}
+
+local::endpoint_options endpoint_for(const std::string& cluster_id, const std::string& region,
+                                     const std::string& listen, int port,
+                                     const local::local_limits& limits) {
+  local::endpoint_options e;
+  e.listen_address = listen;
+  e.port = static_cast<std::uint16_t>(port);
+  e.cluster_id = cluster_id;
+  e.region = region;
+  e.hostnames = {cluster_id + ".dsql." + region + ".on.aws", "localhost", "127.0.0.1", "::1"};
+  e.quotas.max_connections = static_cast<std::size_t>(limits.max_connections);
+  e.quotas.connection_rate = limits.connection_rate;
+  e.quotas.connection_burst = limits.connection_burst;
+  return e;
+}
 
 // The socket file name only; PostgreSQL never listens on TCP.
 constexpr std::uint16_t backend_port = 5432;
@@ -123,10 +178,11 @@ class signal_watcher {
 };
 
 void run_local(const local_options& o, const global_options& globals) {
-  if (o.port < 0 || o.port > 65535) {
-    throw std::runtime_error("--port " + std::to_string(o.port) + " is not a TCP port (0-65535)");
+  for (int port : {o.port, o.peer_port}) {
+    if (port < 0 || port > 65535) {
+      throw std::runtime_error("--port " + std::to_string(port) + " is not a TCP port (0-65535)");
+    }
   }
-  if (o.max_connection_age < 1) throw std::runtime_error("--max-connection-age must be >= 1");
   if (o.clock_skew < 0) throw std::runtime_error("--clock-skew must be >= 0");
 
   signal_watcher signals;
@@ -134,8 +190,10 @@ void run_local(const local_options& o, const global_options& globals) {
   // First, so that a missing server package is reported before anything is written.
   const std::string bindir = local::find_postgres_bindir();
   local::state_dir dir(o.dir);
-  const local::local_settings settings = dir.load_or_create_settings(o.region);
+  const local::local_settings settings = dir.load_or_create_settings(o.region, o.peer_region);
   const std::string cluster_endpoint = settings.cluster_endpoint();
+  const local::local_limits limits = effective_limits(settings.limits, o);
+  const bool has_peer = !settings.peer_cluster_id.empty();
 
   local::postgres_options pg_opts;
   pg_opts.bindir = bindir;
@@ -143,6 +201,18 @@ void run_local(const local_options& o, const global_options& globals) {
   pg_opts.socket_dir = dir.file("run");
   pg_opts.log_file = dir.file("postgres.log");
   pg_opts.port = backend_port;
+  pg_opts.library_dir = dir.install_library("dsql_rules.so", local::embedded_rules_library());
+  // Every endpoint's quota, plus the front's own connections and PostgreSQL's reserve: the
+  // documented quota is what clients meet, never PostgreSQL's "too many clients".
+  pg_opts.max_connections = static_cast<int>(
+      (has_peer ? 2 : 1) * (limits.max_connections > 0 ? limits.max_connections : 10000) + 10);
+  pg_opts.settings = {
+      {"dsql_rules.max_transaction_rows", std::to_string(limits.max_transaction_rows)},
+      {"dsql_rules.max_transaction_size",
+       std::to_string(limits.max_transaction_bytes / 1024) + "kB"},
+      {"dsql_rules.max_transaction_age", std::to_string(limits.max_transaction_age) + "s"},
+      {"dsql_rules.job_delay", std::to_string(limits.index_build_delay) + "ms"},
+  };
   pg_opts.should_abort = [&signals] { return signals.stop_requested(); };
   pg_opts.log = log_line;
   local::postgres_supervisor postgres(pg_opts);
@@ -153,22 +223,25 @@ void run_local(const local_options& o, const global_options& globals) {
   cert_request.tls_dir = dir.file("tls");
   cert_request.common_name = cluster_endpoint;
   cert_request.dns_names = {cluster_endpoint, "localhost"};
+  if (has_peer) cert_request.dns_names.push_back(settings.peer_cluster_endpoint());
   cert_request.ip_addresses = {"127.0.0.1", "::1"};
   cert_request.log = log_line;
   const local::tls_files tls = local::ensure_certificates(cert_request);
 
   local::front_options front_opts;
-  front_opts.listen_address = o.listen;
-  front_opts.port = static_cast<std::uint16_t>(o.port);
+  front_opts.endpoints = {
+      endpoint_for(settings.cluster_id, settings.region, o.listen, o.port, limits)};
+  if (has_peer) {
+    front_opts.endpoints.push_back(endpoint_for(settings.peer_cluster_id, settings.peer_region,
+                                                o.listen, o.peer_port, limits));
+  }
   front_opts.certificate_file = tls.certificate_file;
   front_opts.private_key_file = tls.private_key_file;
-  front_opts.hostnames = {cluster_endpoint, "localhost", "127.0.0.1", "::1"};
-  front_opts.region = settings.region;
   front_opts.identities = {settings.admin_identity};
   front_opts.backend_socket_dir = dir.file("run");
   front_opts.backend_port = backend_port;
   front_opts.backend_superuser = local::postgres_supervisor::superuser;
-  front_opts.max_connection_age = std::chrono::seconds(o.max_connection_age);
+  front_opts.max_connection_age = std::chrono::seconds(limits.max_connection_age);
   front_opts.clock_skew = std::chrono::seconds(o.clock_skew);
   front_opts.log = log_line;
   // Binds now: a taken port is reported before PostgreSQL is started.
@@ -200,6 +273,11 @@ void run_local(const local_options& o, const global_options& globals) {
   info.principal_arn = settings.admin_identity.principal_arn;
   info.listen_address = o.listen;
   info.pid = ::getpid();
+  if (has_peer) {
+    info.peer = local::endpoint_info::peer_endpoint{front.port(1), settings.peer_region,
+                                                    settings.peer_cluster_id,
+                                                    settings.peer_cluster_endpoint()};
+  }
   local::write_endpoint_json(endpoint_file, info);
 
   // Runs on this thread: PostgreSQL's parent-death signal is tied to the thread that started it.
@@ -215,8 +293,10 @@ void run_local(const local_options& o, const global_options& globals) {
   if (!signals.stop_requested()) {
     {
       std::lock_guard<std::mutex> lock(log_mutex());
-      std::cout << "dsql local: ready on localhost:" << front.port() << " (endpoint.json in "
-                << dir.path() << ")" << std::endl;
+      std::cout << "dsql local: ready on localhost:" << front.port();
+      if (has_peer)
+        std::cout << " and, for " << settings.peer_region << ", localhost:" << front.port(1);
+      std::cout << " (endpoint.json in " << dir.path() << ")" << std::endl;
     }
     try {
       front.run();
@@ -249,9 +329,27 @@ void register_local_command(CLI::App& app, const global_options& globals) {
       ->capture_default_str();
   cmd->add_option("--region", options->region,
                   "Region of the endpoint, fixed on the first start (default us-east-1)");
+  cmd->add_option("--peer-region", options->peer_region,
+                  "Also serve a multi-Region peer (another cluster id, this region) over the same "
+                  "database, fixed once given; DSQL LOCAL STOP|START ENDPOINT takes either down");
+  cmd->add_option("--peer-port", options->peer_port, "TCP port of the peer; 0 picks a free one");
+  cmd->add_option("--max-connections", options->max_connections,
+                  "Open connections per endpoint before 53300 (DSQL: 10000; 0: no limit)");
+  cmd->add_option("--connection-rate", options->connection_rate,
+                  "New connections per second before 53400 (DSQL: 100; 0: no limit)");
+  cmd->add_option("--connection-burst", options->connection_burst,
+                  "Connections allowed at once above the rate (DSQL: 1000)");
+  cmd->add_option("--max-transaction-rows", options->max_transaction_rows,
+                  "Rows one transaction may modify (DSQL: 3000; 0: no limit)");
+  cmd->add_option(
+      "--max-transaction-size", options->max_transaction_bytes,
+      "Bytes one transaction may write, checked at COMMIT (DSQL: 10485760; 0: no limit)");
+  cmd->add_option("--max-transaction-age", options->max_transaction_age,
+                  "Seconds a transaction may last (DSQL: 300)");
   cmd->add_option("--max-connection-age", options->max_connection_age,
-                  "Close connections older than this many seconds (DSQL: 3600)")
-      ->capture_default_str();
+                  "Close connections older than this many seconds (DSQL: 3600)");
+  cmd->add_option("--index-build-delay", options->index_build_delay,
+                  "Milliseconds an async job waits before it runs (default 1000; 0: at once)");
   cmd->add_option("--clock-skew", options->clock_skew,
                   "Accept tokens signed up to this many seconds in the future")
       ->capture_default_str();

@@ -37,6 +37,13 @@ std::string endpoint_json_text(const endpoint_info& info) {
       {"pid", static_cast<long long>(info.pid)},
       {"psql", psql},
   };
+  if (info.peer) {
+    j["peer"] = {{"hostname", info.hostname},
+                 {"port", info.peer->port},
+                 {"region", info.peer->region},
+                 {"cluster_id", info.peer->cluster_id},
+                 {"cluster_endpoint", info.peer->cluster_endpoint}};
+  }
   return j.dump(2) + "\n";
 }
 

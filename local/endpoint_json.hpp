@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace dsql::local {
@@ -24,6 +25,15 @@ struct endpoint_info {
   std::string database = "postgres";
   std::string listen_address;
   pid_t pid = 0;
+
+  // A multi-Region peer served by the same process over the same database.
+  struct peer_endpoint {
+    std::uint16_t port = 0;
+    std::string region;
+    std::string cluster_id;
+    std::string cluster_endpoint;
+  };
+  std::optional<peer_endpoint> peer;
 };
 
 // The JSON text, including a ready-to-paste psql command line.

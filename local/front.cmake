@@ -2,8 +2,14 @@
 target_sources(dsql_local PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wire_protocol.cpp
   ${CMAKE_CURRENT_LIST_DIR}/token_verifier.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/statement_rules.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/front_statements.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/relay_rules.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/startup_rules.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/connection_quota.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/backend_schema.cpp
   ${CMAKE_CURRENT_LIST_DIR}/front_bookkeeping.cpp
   ${CMAKE_CURRENT_LIST_DIR}/session.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/session_startup.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/session_relay.cpp
   ${CMAKE_CURRENT_LIST_DIR}/front_server.cpp
 )

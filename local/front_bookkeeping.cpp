@@ -1,5 +1,7 @@
 #include "local/front_bookkeeping.hpp"
 
+#include "local/backend_schema.hpp"
+
 #include <chrono>
 #include <future>
 #include <stdexcept>
@@ -11,33 +13,6 @@
 
 namespace dsql::local {
 namespace {
-
-// PUBLIC may read the mappings, as on DSQL; only the front (superuser) writes them.
-constexpr const char* schema_sql = R"sql(
-CREATE SCHEMA IF NOT EXISTS sys;
-GRANT USAGE ON SCHEMA sys TO PUBLIC;
-CREATE SEQUENCE IF NOT EXISTS sys.iam_oid_seq START 16384;
-CREATE TABLE IF NOT EXISTS sys.iam_pg_role_mappings (
-  iam_oid oid NOT NULL DEFAULT nextval('sys.iam_oid_seq')::oid,
-  arn text NOT NULL,
-  pg_role_oid oid NOT NULL,
-  pg_role_name name NOT NULL,
-  grantor_pg_role_oid oid NOT NULL,
-  grantor_pg_role_name name NOT NULL,
-  PRIMARY KEY (arn, pg_role_oid));
-GRANT SELECT ON sys.iam_pg_role_mappings TO PUBLIC;
--- Raises a chosen error from a statement that can take parameters (a DO block cannot), so that
--- a refused or failed extended-protocol statement still accepts the client's Bind.
-CREATE OR REPLACE FUNCTION sys.dsql_local_raise(code text, message text, detail text, hint text)
-RETURNS void LANGUAGE plpgsql AS $raise$
-BEGIN
-  IF hint = '' THEN
-    RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message, DETAIL = detail;
-  END IF;
-  RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message, DETAIL = detail, HINT = hint;
-END
-$raise$;
-)sql";
 
 struct result_deleter {
   void operator()(PGresult* r) const { PQclear(r); }
@@ -134,10 +109,10 @@ PGconn* front_bookkeeping::connection() {
     conn_ = nullptr;
     return nullptr;
   }
-  result_ptr r(PQexec(conn_, schema_sql));
+  result_ptr r(PQexec(conn_, backend_schema_sql));
   if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
     if (log_)
-      log_(std::string("front: creating sys.iam_pg_role_mappings failed: ") +
+      log_(std::string("front: creating the sys schema's objects failed: ") +
            PQerrorMessage(conn_));
     PQfinish(conn_);
     conn_ = nullptr;

@@ -2,7 +2,12 @@
 
 // The TLS front of `dsql local`: accepts PostgreSQL clients (SSLRequest preamble or direct TLS
 // with ALPN "postgresql"), authenticates the cleartext password as a DSQL IAM token, then relays
-// the session to the backing PostgreSQL over its Unix socket, applying DSQL's session rules.
+// the session to the backing PostgreSQL over its Unix socket. DSQL's SQL rules run inside
+// PostgreSQL (the dsql_rules library); the front keeps what needs the wire: authentication,
+// connection quotas and age, fault injection, write-conflict adjudication, the ASYNC keyword.
+//
+// One front can serve two endpoints over the one database, as a multi-Region DSQL pair does:
+// each with its own cluster id, region, port and quotas; either can be stopped and started.
 
 #include <chrono>
 #include <cstdint>
@@ -10,6 +15,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "local/connection_quota.hpp"
 
 namespace dsql::local {
 
@@ -21,21 +28,29 @@ struct identity {
   std::string principal_arn;  // e.g. arn:aws:iam::000000000000:role/dsql-local
 };
 
-struct front_options {
+// One cluster endpoint: what clients connect to and sign tokens for.
+struct endpoint_options {
   std::string listen_address = "127.0.0.1";
   std::uint16_t port = 0;  // 0 picks a free port; see front_server::port()
-
-  std::string certificate_file;  // PEM chain: server certificate (then CA)
-  std::string private_key_file;  // PEM
+  std::string cluster_id;
+  std::string region;
   // The names tokens may be signed for; the first is the DSQL-shaped name.
   std::vector<std::string> hostnames;
-  std::string region;
+  quota_limits quotas;
+};
+
+struct front_options {
+  // [0] is the endpoint; a second one is its multi-Region peer.
+  std::vector<endpoint_options> endpoints;
+
+  std::string certificate_file;  // PEM chain: server certificate (then CA); covers every name
+  std::string private_key_file;  // PEM
   std::vector<identity> identities;
 
   // The backing PostgreSQL: Unix socket directory and port; the front logs in with trust auth.
   std::string backend_socket_dir;
   std::uint16_t backend_port = 5432;
-  // A superuser the front uses for its own bookkeeping (IAM mappings).
+  // A superuser the front uses for its own bookkeeping (IAM mappings, conflict checks).
   std::string backend_superuser = "postgres";
 
   std::chrono::seconds max_connection_age{3600};
@@ -49,15 +64,17 @@ struct front_options {
 
 class front_server {
  public:
-  // Binds the listener (throws std::runtime_error naming the address when the port is taken).
+  // Binds every endpoint's listener (throws std::runtime_error naming the address when a port
+  // is taken).
   explicit front_server(front_options options);
   ~front_server();
   front_server(const front_server&) = delete;
   front_server& operator=(const front_server&) = delete;
 
-  std::uint16_t port() const;
-  // Once PostgreSQL runs: connects the front's bookkeeping and creates its tables
-  // (sys.iam_pg_role_mappings). Throws std::runtime_error when PostgreSQL cannot be reached.
+  // The bound port of endpoint `index`.
+  std::uint16_t port(std::size_t index = 0) const;
+  // Once PostgreSQL runs: connects the front's bookkeeping and creates its objects (sys schema,
+  // IAM mappings, jobs). Throws std::runtime_error when PostgreSQL cannot be reached.
   void prepare_backend();
   // Serves until stop(); blocks the calling thread.
   void run();

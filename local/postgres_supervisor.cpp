@@ -385,6 +385,15 @@ void postgres_supervisor::stop_orphaned_postmaster() {
 }
 
 void postgres_supervisor::prepare() {
+  // Neither list setting can quote these: the socket directory (a quoted list element) and the
+  // library path (colon-separated).
+  if (options_.socket_dir.find('"') != std::string::npos ||
+      options_.library_dir.find_first_of(":\"") != std::string::npos) {
+    throw std::runtime_error("the path of --dir (" +
+                             fs::path(options_.data_dir).parent_path().string() +
+                             ") contains a ':' or '\"', which PostgreSQL's settings cannot "
+                             "hold; choose a --dir without them");
+  }
   const std::string socket_file =
       options_.socket_dir + "/.s.PGSQL." + std::to_string(options_.port);
   if (socket_file.size() > max_socket_path) {
@@ -451,10 +460,22 @@ void postgres_supervisor::start() {
   child_spec spec;
   spec.args = {options_.bindir + "/postgres", "-D", options_.data_dir, "-p",
                std::to_string(options_.port), "-c", "listen_addresses=", "-c",
-               "unix_socket_directories=" + options_.socket_dir, "-c",
-               "unix_socket_permissions=0700", "-c", "logging_collector=off",
+               // Quoted: the setting is a comma-separated list, and DIR may hold a comma.
+               "unix_socket_directories=\"" + options_.socket_dir + "\"", "-c",
+               "unix_socket_permissions=0700", "-c", "logging_collector=off", "-c",
+               "max_connections=" + std::to_string(options_.max_connections),
                // What DSQL reports and uses; see docs/local.md.
-               "-c", "TimeZone=UTC", "-c", "default_transaction_isolation=repeatable read"};
+               "-c", "TimeZone=UTC", "-c", "default_transaction_isolation=repeatable read",
+               // DSQL's only text search configuration.
+               "-c", "default_text_search_config=pg_catalog.simple"};
+  if (!options_.library_dir.empty()) {
+    spec.args.insert(spec.args.end(),
+                     {"-c", "shared_preload_libraries=dsql_rules", "-c",
+                      "dynamic_library_path=" + options_.library_dir + ":$libdir"});
+  }
+  for (const auto& [name, value] : options_.settings) {
+    spec.args.insert(spec.args.end(), {"-c", name + "=" + value});
+  }
   spec.switch_user = identity_.switch_user;
   spec.uid = identity_.uid;
   spec.gid = identity_.gid;

@@ -11,6 +11,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace dsql::local {
 
@@ -26,6 +28,14 @@ struct postgres_options {
   std::string log_file;    // DIR/postgres.log: initdb and server output
   // Only names the socket file: the server never listens on TCP.
   std::uint16_t port = 5432;
+  // Where the dsql_rules library (DSQL's SQL rules) is; it is preloaded into every backend.
+  // Empty: plain PostgreSQL.
+  std::string library_dir;
+  // Connection slots for clients; the front's quota is what clients meet, so this is sized above
+  // it (see front_options::max_connections).
+  int max_connections = 100;
+  // Further server settings, passed as -c name=value (e.g. dsql_rules' limits).
+  std::vector<std::pair<std::string, std::string>> settings;
   std::chrono::seconds startup_timeout{60};
   std::chrono::seconds shutdown_timeout{30};
   // Polled while waiting for initdb or the server; true abandons the start (SIGINT at startup).

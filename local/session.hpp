@@ -1,8 +1,9 @@
 #pragma once
 
 // One client connection to the front: plaintext preamble, TLS, startup, token check, backend
-// login, then a message-by-message relay that applies DSQL's session rules. Everything runs on
-// the front's single io_context thread, so the shared state below needs no locks.
+// login, then a message-by-message relay. Everything runs on the front's single io_context
+// thread, so the shared state below needs no locks. Three files: session.cpp (lifetime, I/O),
+// session_startup.cpp (until the backend is ready), session_relay.cpp (statements and replies).
 
 #include <asio.hpp>
 #include <asio/ssl.hpp>
@@ -13,21 +14,27 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "local/front_bookkeeping.hpp"
 #include "local/front_server.hpp"
-#include "local/statement_rules.hpp"
+#include "local/front_statements.hpp"
+#include "local/relay_rules.hpp"
+#include "local/startup_rules.hpp"
 #include "local/wire_protocol.hpp"
 
 namespace dsql::local {
 
 class session;
 
-// Deterministic OCC fault injection, shared by every session of the endpoint.
-struct fault_counters {
-  std::uint32_t fail_commit = 0;     // next COMMITs fail with OC000
-  std::uint32_t fail_statement = 0;  // next statements fail with OC001
+// One endpoint the front serves: its settings, its quota and whether it is stopped.
+struct endpoint_state {
+  endpoint_options options;
+  connection_quota quota;
+  bool stopped = false;
+  endpoint_state(endpoint_options o, connection_quota::clock::time_point now)
+      : options(std::move(o)), quota(options.quotas, now) {}
 };
 
 struct front_context {
@@ -36,6 +43,10 @@ struct front_context {
   const front_options& options;
   front_bookkeeping& bookkeeping;
   fault_counters faults;
+  // Stops or starts the endpoint named by cluster id or region (DSQL LOCAL STOP|START ENDPOINT);
+  // the error to report, or nullopt.
+  std::function<std::optional<wire::error_info>(bool stop, const std::string& which)>
+      control_endpoint;
   // The BackendKeyData the front handed out, mapped to its session.
   std::unordered_map<std::uint64_t, std::weak_ptr<session>> cancel_keys;
   std::unordered_map<std::uint64_t, std::weak_ptr<session>> live;
@@ -51,12 +62,13 @@ struct front_context {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(front_context& ctx, asio::ip::tcp::socket socket);
+  session(front_context& ctx, endpoint_state& endpoint, asio::ip::tcp::socket socket);
   void start();
   // Drops the connection at once (endpoint stopping).
   void close();
   // Forwards a client's CancelRequest to the backend running this session's query.
   void cancel_backend_query();
+  const endpoint_state& endpoint() const noexcept { return endpoint_; }
 
  private:
   enum class phase { preamble, tls, startup, authenticating, backend_startup, relay, closed };
@@ -98,6 +110,8 @@ class session : public std::enable_shared_from_this<session> {
   std::string tag() const;
 
   front_context& ctx_;
+  endpoint_state& endpoint_;
+  bool holds_quota_ = false;
   std::uint64_t id_;
   asio::ssl::stream<asio::ip::tcp::socket> client_;
   asio::local::stream_protocol::socket backend_;

@@ -208,44 +208,113 @@ std::string state_dir::file(std::string_view name) const {
   return out;
 }
 
-local_settings state_dir::load_or_create_settings(const std::string& region) {
-  if (!region.empty() && !is_valid_region(region)) {
-    throw std::runtime_error("--region " + region +
-                             " is not a valid region name (for example us-east-1)");
+namespace {
+
+nlohmann::json limits_to_json(const local_limits& l) {
+  return {{"max_connections", l.max_connections},
+          {"connection_rate", l.connection_rate},
+          {"connection_burst", l.connection_burst},
+          {"max_transaction_rows", l.max_transaction_rows},
+          {"max_transaction_bytes", l.max_transaction_bytes},
+          {"max_transaction_age", l.max_transaction_age},
+          {"max_connection_age", l.max_connection_age},
+          {"index_build_delay", l.index_build_delay}};
+}
+
+// Every key named, so that a misspelt limit is an error rather than silently ignored.
+local_limits limits_from_json(const nlohmann::json& j, const std::string& path) {
+  local_limits l;
+  const nlohmann::json known = limits_to_json(l);
+  for (const auto& [key, value] : j.items()) {
+    if (!known.contains(key)) {
+      throw std::runtime_error(path + ": unknown limit \"" + key + "\" (known: " + [&] {
+        std::string names;
+        for (const auto& [k, v] : known.items()) names += (names.empty() ? "" : ", ") + k;
+        return names;
+      }() + ")");
+    }
+    if (!value.is_number() || value.get<double>() < 0) {
+      throw std::runtime_error(path + ": limit \"" + key + "\" must be a number >= 0");
+    }
+  }
+  l.max_connections = j.value("max_connections", l.max_connections);
+  l.connection_rate = j.value("connection_rate", l.connection_rate);
+  l.connection_burst = j.value("connection_burst", l.connection_burst);
+  l.max_transaction_rows = j.value("max_transaction_rows", l.max_transaction_rows);
+  l.max_transaction_bytes = j.value("max_transaction_bytes", l.max_transaction_bytes);
+  l.max_transaction_age = j.value("max_transaction_age", l.max_transaction_age);
+  l.max_connection_age = j.value("max_connection_age", l.max_connection_age);
+  l.index_build_delay = j.value("index_build_delay", l.index_build_delay);
+  return l;
+}
+
+nlohmann::json settings_to_json(const local_settings& s) {
+  nlohmann::json j = {
+      {"version", 1},
+      {"cluster_id", s.cluster_id},
+      {"region", s.region},
+      {"access_key_id", s.admin_identity.access_key_id},
+      {"secret_access_key", s.admin_identity.secret_access_key},
+      {"principal_arn", s.admin_identity.principal_arn},
+  };
+  if (!s.peer_cluster_id.empty()) {
+    j["peer"] = {{"cluster_id", s.peer_cluster_id}, {"region", s.peer_region}};
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string local_settings::peer_cluster_endpoint() const {
+  return peer_cluster_id.empty() ? std::string()
+                                 : peer_cluster_id + ".dsql." + peer_region + ".on.aws";
+}
+
+local_settings state_dir::load_or_create_settings(const std::string& region,
+                                                  const std::string& peer_region) {
+  for (const std::string* r : {&region, &peer_region}) {
+    if (!r->empty() && !is_valid_region(*r)) {
+      throw std::runtime_error(std::string(r == &region ? "--region " : "--peer-region ") + *r +
+                               " is not a valid region name (for example us-east-1)");
+    }
   }
   const std::string path = file(config_file_name);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     local_settings s = create_settings(region);
-    nlohmann::json j = {
-        {"version", 1},
-        {"cluster_id", s.cluster_id},
-        {"region", s.region},
-        {"access_key_id", s.admin_identity.access_key_id},
-        {"secret_access_key", s.admin_identity.secret_access_key},
-        {"principal_arn", s.admin_identity.principal_arn},
-    };
-    write_file_atomically(path, j.dump(2) + "\n", 0600);
+    if (!peer_region.empty()) {
+      s.peer_cluster_id = random_string(26, lower_alnum);
+      s.peer_region = peer_region;
+    }
+    write_file_atomically(path, settings_to_json(s).dump(2) + "\n", 0600);
     return s;
   }
 
   std::stringstream ss;
   ss << in.rdbuf();
   local_settings s;
+  nlohmann::json j;
   try {
-    const nlohmann::json j = nlohmann::json::parse(ss.str());
+    j = nlohmann::json::parse(ss.str());
     s.cluster_id = j.at("cluster_id").get<std::string>();
     s.region = j.at("region").get<std::string>();
     s.admin_identity.access_key_id = j.at("access_key_id").get<std::string>();
     s.admin_identity.secret_access_key = j.at("secret_access_key").get<std::string>();
     s.admin_identity.principal_arn = j.value("principal_arn", std::string(local_principal_arn));
+    if (j.contains("peer")) {
+      s.peer_cluster_id = j.at("peer").at("cluster_id").get<std::string>();
+      s.peer_region = j.at("peer").at("region").get<std::string>();
+    }
+    if (j.contains("limits")) s.limits = limits_from_json(j.at("limits"), path);
   } catch (const nlohmann::json::exception& e) {
     // The parser's message may quote the file, which holds the secret: keep only its id.
     throw std::runtime_error(path + " is damaged (JSON error " + std::to_string(e.id) +
                              "); restore it or start with an empty --dir");
   }
   if (s.cluster_id.size() != 26 || !is_valid_region(s.region) ||
-      s.admin_identity.access_key_id.empty() || s.admin_identity.secret_access_key.empty()) {
+      s.admin_identity.access_key_id.empty() || s.admin_identity.secret_access_key.empty() ||
+      (!s.peer_cluster_id.empty() &&
+       (s.peer_cluster_id.size() != 26 || !is_valid_region(s.peer_region)))) {
     throw std::runtime_error(path + " is damaged (bad cluster_id, region or keys); restore it " +
                              "or start with an empty --dir");
   }
@@ -254,7 +323,34 @@ local_settings state_dir::load_or_create_settings(const std::string& region) {
                              "; --region only applies on the first start (omit it, or use " +
                              "another --dir)");
   }
+  if (!peer_region.empty() && !s.peer_region.empty() && peer_region != s.peer_region) {
+    throw std::runtime_error(path_ + " has a peer in region " + s.peer_region +
+                             "; --peer-region cannot change it (omit it, or use another --dir)");
+  }
+  if (!peer_region.empty() && s.peer_cluster_id.empty()) {
+    if (peer_region == s.region) {
+      throw std::runtime_error("--peer-region must differ from the endpoint's region " + s.region);
+    }
+    s.peer_cluster_id = random_string(26, lower_alnum);
+    s.peer_region = peer_region;
+    j["peer"] = {{"cluster_id", s.peer_cluster_id}, {"region", s.peer_region}};
+    write_file_atomically(path, j.dump(2) + "\n", 0600);
+  }
   return s;
+}
+
+std::string state_dir::install_library(std::string_view name, std::string_view bytes) const {
+  const std::string dir = file("lib");
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    throw std::runtime_error("cannot create " + dir + ": " + errno_text(errno));
+  }
+  (void)::chmod(dir.c_str(), 0755);
+  const std::string path = dir + "/" + std::string(name);
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream current;
+  if (in) current << in.rdbuf();
+  if (!in || current.str() != bytes) write_file_atomically(path, std::string(bytes), 0755);
+  return dir;
 }
 
 }  // namespace dsql::local

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,13 +14,33 @@
 
 namespace dsql::local {
 
+// DSQL's limits as `dsql local` applies them. Each can be changed, in config.json's "limits"
+// object or on the command line (which wins), so that tests can shrink them.
+struct local_limits {
+  std::int64_t max_connections = 10000;  // open connections per endpoint (53300)
+  double connection_rate = 100;          // new connections per second per endpoint (53400)
+  double connection_burst = 1000;        // ... after a burst of this many
+  std::int64_t max_transaction_rows = 3000;
+  std::int64_t max_transaction_bytes = 10 * 1024 * 1024;
+  std::int64_t max_transaction_age = 300;  // seconds
+  std::int64_t max_connection_age = 3600;  // seconds
+  // How long an async job (CREATE INDEX ASYNC, ...) stays submitted before it runs; DSQL's
+  // builds take seconds, so clients that do not wait for them fail here too.
+  std::int64_t index_build_delay = 1000;  // milliseconds
+};
+
 struct local_settings {
   std::string cluster_id;  // 26 characters of [a-z0-9], like a real DSQL cluster id
   std::string region;
   identity admin_identity;  // the one access key the endpoint's "IAM" knows
+  // A multi-Region peer over the same database; empty when there is none.
+  std::string peer_cluster_id;
+  std::string peer_region;
+  local_limits limits;  // from config.json, defaults for what it does not say
 
   // <cluster_id>.dsql.<region>.on.aws
   std::string cluster_endpoint() const;
+  std::string peer_cluster_endpoint() const;
 };
 
 inline constexpr const char* default_region = "us-east-1";
@@ -40,8 +61,14 @@ class state_dir {
 
   // Reads DIR/config.json, or creates it on the first start. An empty `region` means the stored
   // one (or us-east-1 on the first start); a different explicit region is refused because tokens,
-  // certificates and endpoint.json all depend on it.
-  local_settings load_or_create_settings(const std::string& region);
+  // certificates and endpoint.json all depend on it. A `peer_region` adds a multi-Region peer
+  // the first time it is given; after that it must match, or be empty.
+  local_settings load_or_create_settings(const std::string& region,
+                                         const std::string& peer_region = {});
+
+  // Writes `bytes` to DIR/lib/<name> (only when they changed), readable by PostgreSQL's user;
+  // returns DIR/lib.
+  std::string install_library(std::string_view name, std::string_view bytes) const;
 
  private:
   std::string path_;

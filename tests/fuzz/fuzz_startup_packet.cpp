@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "local/statement_rules.hpp"
+#include "local/front_statements.hpp"
 #include "local/wire_protocol.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

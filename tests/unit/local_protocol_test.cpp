@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "local/statement_rules.hpp"
+#include "local/front_statements.hpp"
 #include "local/wire_protocol.hpp"
 
 namespace dsql::local {
@@ -177,37 +177,37 @@ statement_kind kind(std::string_view sql) {
   return classify_statement(sql).kind;
 }
 
-std::string refusal(std::string_view sql) {
-  const auto c = classify_statement(sql);
-  EXPECT_EQ(c.kind, statement_kind::refused) << sql;
-  EXPECT_EQ(c.error.sqlstate, "0A000") << sql;
-  return c.error.message;
+TEST(front_statements, leaves_dsql_dialect_to_postgresql) {
+  // These are refused by the dsql_rules library, on PostgreSQL's own parse trees.
+  EXPECT_EQ(kind("BEGIN ISOLATION LEVEL SERIALIZABLE"), statement_kind::begin);
+  EXPECT_EQ(kind("SAVEPOINT a"), statement_kind::other);
+  EXPECT_EQ(kind("SET TRANSACTION READ ONLY"), statement_kind::other);
+  EXPECT_EQ(kind("ROLLBACK TO SAVEPOINT a"), statement_kind::other);
 }
 
-TEST(statement_rules, refuses_serializable_set_transaction_and_savepoints) {
-  EXPECT_EQ(refusal("BEGIN ISOLATION LEVEL SERIALIZABLE"),
-            "Unsupported isolation level: SERIALIZABLE");
-  EXPECT_EQ(refusal("  /* c */ -- x\n start transaction isolation level serializable;"),
-            "Unsupported isolation level: SERIALIZABLE");
-  EXPECT_EQ(refusal("begin transaction read write, isolation level serializable"),
-            "Unsupported isolation level: SERIALIZABLE");
-  EXPECT_EQ(refusal("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
-            "Unsupported isolation level: SERIALIZABLE");
-  EXPECT_EQ(refusal("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"),
-            "setting configuration parameter \"TRANSACTION\" not supported");
-  EXPECT_EQ(refusal("set transaction read only"),
-            "setting configuration parameter \"TRANSACTION\" not supported");
-  EXPECT_EQ(refusal("SET default_transaction_isolation = 'serializable'"),
-            "setting configuration parameter \"default_transaction_isolation\" not supported");
-  EXPECT_EQ(refusal("set session default_transaction_isolation to 'read committed'"),
-            "setting configuration parameter \"default_transaction_isolation\" not supported");
-  EXPECT_EQ(refusal("SAVEPOINT a"), "unsupported transaction statement: SAVEPOINT");
-  EXPECT_EQ(refusal("release savepoint a"), "unsupported transaction statement: RELEASE");
-  EXPECT_EQ(refusal("ROLLBACK TO SAVEPOINT a"), "unsupported transaction statement: ROLLBACK TO");
-  EXPECT_EQ(refusal("rollback work to a"), "unsupported transaction statement: ROLLBACK TO");
+TEST(front_statements, rewrites_async_ddl_into_the_job_procedures) {
+  auto c = classify_statement("create unique index  ASYNC if not exists i ON t (a) WHERE a > 0");
+  ASSERT_TRUE(c.rewritten);
+  EXPECT_EQ(*c.rewritten,
+            "CALL sys.dsql_local_create_index_async($q$create unique index   if not exists i ON "
+            "t (a) WHERE a > 0$q$)");
+  c = classify_statement("/* x */ ALTER TABLE ASYNC app.t VALIDATE CONSTRAINT c_fk");
+  ASSERT_TRUE(c.rewritten);
+  EXPECT_EQ(*c.rewritten,
+            "CALL sys.dsql_local_alter_table_async($q$/* x */ ALTER TABLE  app.t VALIDATE "
+            "CONSTRAINT c_fk$q$)");
+  // A table named async, a quoted "ASYNC", and plain DDL are left alone.
+  EXPECT_FALSE(classify_statement("ALTER TABLE async ADD COLUMN c text").rewritten);
+  EXPECT_FALSE(classify_statement("CREATE INDEX \"ASYNC\" ON t (a)").rewritten);
+  EXPECT_FALSE(classify_statement("CREATE TABLE t (id int)").rewritten);
+  // The statement's own dollar quotes cannot close the literal early.
+  c = classify_statement("CREATE INDEX ASYNC i ON t ((a || $q$x$q$))");
+  ASSERT_TRUE(c.rewritten);
+  EXPECT_NE(c.rewritten->find("$q0$CREATE INDEX  i ON t ((a || $q$x$q$))$q0$"), std::string::npos)
+      << *c.rewritten;
 }
 
-TEST(statement_rules, passes_allowed_transaction_control_and_ordinary_statements) {
+TEST(front_statements, passes_allowed_transaction_control_and_ordinary_statements) {
   EXPECT_EQ(kind("BEGIN"), statement_kind::begin);
   EXPECT_EQ(kind("begin isolation level repeatable read"), statement_kind::begin);
   EXPECT_EQ(kind("START TRANSACTION READ ONLY"), statement_kind::begin);
@@ -218,12 +218,11 @@ TEST(statement_rules, passes_allowed_transaction_control_and_ordinary_statements
   EXPECT_EQ(kind("abort"), statement_kind::rollback);
   EXPECT_EQ(kind("SELECT 'SAVEPOINT'"), statement_kind::other);
   EXPECT_EQ(kind("SET search_path = app"), statement_kind::other);
-  EXPECT_EQ(kind("set transaction_isolation_x = 1"), statement_kind::other);
   EXPECT_EQ(kind("/* only a comment */ "), statement_kind::empty);
   EXPECT_EQ(kind(""), statement_kind::empty);
 }
 
-TEST(statement_rules, parses_dsql_local_fault_commands) {
+TEST(front_statements, parses_dsql_local_fault_commands) {
   auto c = classify_statement("DSQL LOCAL FAIL NEXT COMMIT WITH OC000");
   EXPECT_EQ(c.kind, statement_kind::fail_next_commit);
   EXPECT_EQ(c.times, 1u);
@@ -238,12 +237,12 @@ TEST(statement_rules, parses_dsql_local_fault_commands) {
                           "DSQL LOCAL FAIL NEXT STATEMENT WITH OC001 TIMES 2 extra"}) {
     SCOPED_TRACE(bad);
     c = classify_statement(bad);
-    EXPECT_EQ(c.kind, statement_kind::refused);
+    EXPECT_EQ(c.kind, statement_kind::malformed);
     EXPECT_EQ(c.error.sqlstate, "42601");
   }
 }
 
-TEST(statement_rules, parses_aws_iam_grant_and_revoke) {
+TEST(front_statements, parses_aws_iam_grant_and_revoke) {
   auto c = classify_statement("AWS IAM GRANT App_Role TO 'arn:aws:iam::111122223333:role/app';");
   EXPECT_EQ(c.kind, statement_kind::iam_grant);
   EXPECT_EQ(c.role, "app_role");
@@ -251,7 +250,7 @@ TEST(statement_rules, parses_aws_iam_grant_and_revoke) {
   c = classify_statement("aws iam revoke \"Mixed\" from 'arn:aws:iam::111122223333:user/u'");
   EXPECT_EQ(c.kind, statement_kind::iam_revoke);
   EXPECT_EQ(c.role, "Mixed");
-  EXPECT_EQ(classify_statement("AWS IAM GRANT r TO arn").kind, statement_kind::refused);
+  EXPECT_EQ(classify_statement("AWS IAM GRANT r TO arn").kind, statement_kind::malformed);
   EXPECT_TRUE(valid_iam_arn("arn:aws:iam::111122223333:role/app"));
   EXPECT_TRUE(valid_iam_arn("arn:aws-us-gov:iam::111122223333:user/a/b"));
   EXPECT_FALSE(valid_iam_arn("arn:aws:iam::1111:role/app"));
@@ -260,7 +259,7 @@ TEST(statement_rules, parses_aws_iam_grant_and_revoke) {
   EXPECT_FALSE(valid_iam_arn("app"));
 }
 
-TEST(statement_rules, splits_on_top_level_semicolons_only) {
+TEST(front_statements, splits_on_top_level_semicolons_only) {
   const std::string sql =
       "BEGIN; SELECT 'a;b', \"c;d\" /* ; */ -- ;\n; DO $x$ BEGIN; END $x$ ;; SAVEPOINT s";
   const auto spans = split_statements(sql);
@@ -271,15 +270,22 @@ TEST(statement_rules, splits_on_top_level_semicolons_only) {
   EXPECT_EQ(text(0), "BEGIN");
   EXPECT_EQ(classify_statement(text(1)).kind, statement_kind::other);
   EXPECT_EQ(text(2), " DO $x$ BEGIN; END $x$ ");
-  EXPECT_EQ(classify_statement(text(3)).kind, statement_kind::refused);
+  EXPECT_EQ(text(3), " SAVEPOINT s");
   EXPECT_TRUE(split_statements("  ;; -- nothing").empty());
 }
 
-TEST(statement_rules, raise_statement_quotes_the_message) {
-  const std::string sql = raise_statement({"42501", "it's $dsql_local$ odd", ""});
-  EXPECT_EQ(sql.rfind("DO $dsql_local0$", 0), 0u) << sql;
-  EXPECT_NE(sql.find("'it''s $dsql_local$ odd'"), std::string::npos);
-  EXPECT_NE(sql.find("ERRCODE = '42501'"), std::string::npos);
+TEST(front_statements, raise_statement_dollar_quotes_every_argument) {
+  // Quotes, backslashes and dollar signs cannot end a literal early, whatever
+  // standard_conforming_strings says: every argument is dollar-quoted with a tag it lacks.
+  const std::string sql = raise_statement({"42501", "it's \\' $q$ odd", "x$q"});
+  EXPECT_EQ(sql, "SELECT sys.dsql_local_raise($q$42501$q$, $q0$it's \\' $q$ odd$q0$, $q0$x$q$q0$)");
+}
+
+TEST(front_statements, dollar_quote_picks_a_tag_that_closes_only_at_the_end) {
+  EXPECT_EQ(dollar_quote("plain"), "$q$plain$q$");
+  EXPECT_EQ(dollar_quote("a$q"), "$q0$a$q$q0$");
+  EXPECT_EQ(dollar_quote("$q$ and $q0$"), "$q1$$q$ and $q0$$q1$");
+  EXPECT_EQ(dollar_quote(""), "$q$$q$");
 }
 
 }  // namespace
@@ -288,7 +294,7 @@ TEST(statement_rules, raise_statement_quotes_the_message) {
 namespace dsql::local {
 namespace {
 
-TEST(StatementRules, ParameterCountIsTheDeclaredTypesOrTheHighestReference) {
+TEST(front_statements, ParameterCountIsTheDeclaredTypesOrTheHighestReference) {
   const std::string two_declared("\x00\x02\x00\x00\x00\x17\x00\x00\x00\x19", 10);
   EXPECT_EQ(parse_parameter_count("SELECT $1", two_declared), 2);
   EXPECT_EQ(parse_parameter_count("SELECT $1, $3", std::string("\x00\x00", 2)), 3);
@@ -296,15 +302,16 @@ TEST(StatementRules, ParameterCountIsTheDeclaredTypesOrTheHighestReference) {
   EXPECT_EQ(parse_parameter_count("SELECT $12 + $2", ""), 12);
 }
 
-TEST(StatementRules, RaiseWithParametersReferencesEachOne) {
+TEST(front_statements, RaiseWithParametersReferencesEachOne) {
   wire::error_info e;
   e.sqlstate = "40001";
   e.message = "schema has been updated by another transaction (OC001)";
   const std::string sql = raise_statement(e, 3);
-  EXPECT_NE(sql.find("sys.dsql_local_raise('40001', 'schema has been updated"), std::string::npos);
+  EXPECT_NE(sql.find("sys.dsql_local_raise($q$40001$q$, $q$schema has been updated"),
+            std::string::npos);
   EXPECT_NE(sql.find("$1::text, $2::text, $3::text"), std::string::npos) << sql;
-  EXPECT_EQ(sql.find("$4"), std::string::npos);
-  EXPECT_EQ(raise_statement(e, 0), raise_statement(e));
+  EXPECT_EQ(sql.find("$4::text"), std::string::npos);
+  EXPECT_EQ(raise_statement(e, 0).find("FROM"), std::string::npos);
 }
 
 }  // namespace

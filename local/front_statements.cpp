@@ -1,4 +1,4 @@
-#include "local/statement_rules.hpp"
+#include "local/front_statements.hpp"
 
 #include <algorithm>
 
@@ -13,6 +13,8 @@ enum class token_type { word, quoted_identifier, string_literal, symbol };
 struct token {
   token_type type;
   std::string text;  // words uppercased; quoted identifiers and literals unquoted
+  std::size_t begin = 0;
+  std::size_t end = 0;
 };
 
 bool word_char(char c) {
@@ -86,25 +88,25 @@ std::vector<token> tokenize(std::string_view s, std::size_t limit = 64) {
     i = skip_blank(s, i);
     if (i >= s.size()) break;
     const char c = s[i];
+    token t{token_type::symbol, {}, i, i};
     if (c == '\'') {
-      token t{token_type::string_literal, {}};
+      t.type = token_type::string_literal;
       i = read_quoted(s, i, '\'', &t.text);
-      out.push_back(std::move(t));
     } else if (c == '"') {
-      token t{token_type::quoted_identifier, {}};
+      t.type = token_type::quoted_identifier;
       i = read_quoted(s, i, '"', &t.text);
-      out.push_back(std::move(t));
     } else if (word_char(c)) {
-      token t{token_type::word, {}};
+      t.type = token_type::word;
       while (i < s.size() && word_char(s[i])) {
         t.text.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(s[i]))));
         ++i;
       }
-      out.push_back(std::move(t));
     } else {
-      out.push_back({token_type::symbol, std::string(1, c)});
+      t.text = std::string(1, c);
       ++i;
     }
+    t.end = i;
+    out.push_back(std::move(t));
   }
   return out;
 }
@@ -113,33 +115,11 @@ bool is_word(const std::vector<token>& t, std::size_t i, std::string_view w) {
   return i < t.size() && t[i].type == token_type::word && t[i].text == w;
 }
 
-statement_class refused(std::string message) {
+statement_class malformed(std::string message) {
   statement_class c;
-  c.kind = statement_kind::refused;
-  c.error = {"0A000", std::move(message), {}};
+  c.kind = statement_kind::malformed;
+  c.error = {"42601", std::move(message), {}};
   return c;
-}
-
-// Finds "ISOLATION LEVEL <level>" among the tokens; returns the level in upper case.
-std::optional<std::string> isolation_level(const std::vector<token>& t) {
-  for (std::size_t i = 0; i + 2 < t.size(); ++i) {
-    if (is_word(t, i, "ISOLATION") && is_word(t, i + 1, "LEVEL")) {
-      std::string level = t[i + 2].text;
-      if ((level == "REPEATABLE" || level == "READ") && i + 3 < t.size() &&
-          t[i + 3].type == token_type::word) {
-        level += " " + t[i + 3].text;
-      }
-      return level;
-    }
-  }
-  return std::nullopt;
-}
-
-std::optional<statement_class> check_isolation(const std::vector<token>& t) {
-  const auto level = isolation_level(t);
-  if (level && *level != "REPEATABLE READ")
-    return refused("Unsupported isolation level: " + *level);
-  return std::nullopt;
 }
 
 std::optional<std::uint32_t> parse_times(const std::vector<token>& t, std::size_t i) {
@@ -157,16 +137,20 @@ std::optional<std::uint32_t> parse_times(const std::vector<token>& t, std::size_
 }
 
 statement_class dsql_local_command(const std::vector<token>& t) {
-  statement_class bad;
-  bad.kind = statement_kind::refused;
-  bad.error = {"42601",
-               "syntax error in DSQL LOCAL command; expected DSQL LOCAL FAIL NEXT COMMIT WITH "
-               "OC000 [TIMES n], DSQL LOCAL FAIL NEXT STATEMENT WITH OC001 [TIMES n] or DSQL "
-               "LOCAL RESET FAULTS",
-               {}};
+  const statement_class bad = malformed(
+      "syntax error in DSQL LOCAL command; expected DSQL LOCAL FAIL NEXT COMMIT WITH "
+      "OC000 [TIMES n], DSQL LOCAL FAIL NEXT STATEMENT WITH OC001 [TIMES n], DSQL "
+      "LOCAL RESET FAULTS, or DSQL LOCAL STOP|START ENDPOINT '<cluster id or region>'");
   if (is_word(t, 2, "RESET") && is_word(t, 3, "FAULTS") && t.size() == 4) {
     statement_class c;
     c.kind = statement_kind::reset_faults;
+    return c;
+  }
+  if ((is_word(t, 2, "STOP") || is_word(t, 2, "START")) && is_word(t, 3, "ENDPOINT")) {
+    if (t.size() != 5 || t[4].type != token_type::string_literal || t[4].text.empty()) return bad;
+    statement_class c;
+    c.kind = is_word(t, 2, "STOP") ? statement_kind::stop_endpoint : statement_kind::start_endpoint;
+    c.endpoint = t[4].text;
     return c;
   }
   if (!is_word(t, 2, "FAIL") || !is_word(t, 3, "NEXT") || !is_word(t, 5, "WITH")) return bad;
@@ -185,10 +169,9 @@ statement_class dsql_local_command(const std::vector<token>& t) {
 }
 
 statement_class iam_command(const std::vector<token>& t) {
-  statement_class bad;
-  bad.kind = statement_kind::refused;
-  bad.error = {
-      "42601", "syntax error in AWS IAM command; expected AWS IAM GRANT <role> TO '<arn>'", {}};
+  const statement_class bad = malformed(
+      "syntax error in AWS IAM command; expected AWS IAM GRANT <role> TO '<arn>' or "
+      "AWS IAM REVOKE <role> FROM '<arn>'");
   const bool grant = is_word(t, 2, "GRANT");
   if (!grant && !is_word(t, 2, "REVOKE")) return bad;
   if (t.size() != 6 || !is_word(t, 4, grant ? "TO" : "FROM") ||
@@ -210,6 +193,37 @@ statement_class iam_command(const std::vector<token>& t) {
   return c;
 }
 
+// The CALL that stands for CREATE [UNIQUE] INDEX ASYNC or ALTER TABLE ASYNC: the statement
+// without its ASYNC, handed to the dsql_rules procedure that submits the job.
+std::optional<std::string> async_call(std::string_view sql, const std::vector<token>& t) {
+  std::size_t async = 0;
+  const char* procedure = nullptr;
+  if (is_word(t, 0, "CREATE")) {
+    const std::size_t index = is_word(t, 1, "UNIQUE") ? 2 : 1;
+    if (is_word(t, index, "INDEX") && is_word(t, index + 1, "ASYNC")) {
+      async = index + 1;
+      procedure = "sys.dsql_local_create_index_async";
+    }
+  } else if (is_word(t, 0, "ALTER") && is_word(t, 1, "TABLE") && is_word(t, 2, "ASYNC")) {
+    // "ALTER TABLE async ADD ..." alters a table called async.
+    static const char* const actions[] = {"ADD",     "DROP",   "ALTER",  "RENAME",  "SET",
+                                          "OWNER",   "RESET",  "ENABLE", "DISABLE", "NO",
+                                          "INHERIT", "OF",     "NOT",    "CLUSTER", "REPLICA",
+                                          "FORCE",   "ATTACH", "DETACH", "VALIDATE"};
+    const bool action_follows = t.size() > 3 && t[3].type == token_type::word &&
+                                std::any_of(std::begin(actions), std::end(actions),
+                                            [&](const char* a) { return t[3].text == a; });
+    if (t.size() > 3 && !action_follows) {
+      async = 2;
+      procedure = "sys.dsql_local_alter_table_async";
+    }
+  }
+  if (!procedure) return std::nullopt;
+  std::string statement(sql.substr(0, t[async].begin));
+  statement.append(sql.substr(t[async].end));
+  return "CALL " + std::string(procedure) + "(" + dollar_quote(statement) + ")";
+}
+
 }  // namespace
 
 statement_class classify_statement(std::string_view sql) {
@@ -224,44 +238,22 @@ statement_class classify_statement(std::string_view sql) {
   const std::string& first = t[0].type == token_type::word ? t[0].text : std::string();
 
   if (first == "BEGIN" || (first == "START" && is_word(t, 1, "TRANSACTION"))) {
-    if (auto r = check_isolation(t)) return *r;
     c.kind = statement_kind::begin;
     return c;
   }
   if (first == "COMMIT" || first == "END") {
-    if (is_word(t, 1, "PREPARED")) return c;
-    c.kind = statement_kind::commit;
+    if (!is_word(t, 1, "PREPARED")) c.kind = statement_kind::commit;
     return c;
   }
   if (first == "ROLLBACK" || first == "ABORT") {
     std::size_t i = 1;
     if (is_word(t, i, "WORK") || is_word(t, i, "TRANSACTION")) ++i;
-    if (first == "ROLLBACK" && is_word(t, i, "TO")) {
-      return refused("unsupported transaction statement: ROLLBACK TO");
-    }
-    if (first == "ROLLBACK" && is_word(t, 1, "PREPARED")) return c;
-    c.kind = statement_kind::rollback;
-    return c;
-  }
-  if (first == "SAVEPOINT") return refused("unsupported transaction statement: SAVEPOINT");
-  if (first == "RELEASE") return refused("unsupported transaction statement: RELEASE");
-  if (first == "SET") {
-    std::size_t i = 1;
-    if (is_word(t, i, "SESSION") && !is_word(t, i + 1, "CHARACTERISTICS")) ++i;
-    if (is_word(t, i, "LOCAL")) ++i;
-    if (is_word(t, i, "TRANSACTION") ||
-        (is_word(t, i, "SESSION") && is_word(t, i + 1, "CHARACTERISTICS"))) {
-      if (auto r = check_isolation(t)) return *r;
-      return refused("setting configuration parameter \"TRANSACTION\" not supported");
-    }
-    if (is_word(t, i, "DEFAULT_TRANSACTION_ISOLATION")) {
-      return refused(
-          "setting configuration parameter \"default_transaction_isolation\" not supported");
-    }
+    if (!is_word(t, i, "TO") && !is_word(t, 1, "PREPARED")) c.kind = statement_kind::rollback;
     return c;
   }
   if (first == "DSQL" && is_word(t, 1, "LOCAL")) return dsql_local_command(t);
   if (first == "AWS" && is_word(t, 1, "IAM")) return iam_command(t);
+  if (first == "CREATE" || first == "ALTER") c.rewritten = async_call(sql, t);
   return c;
 }
 
@@ -297,41 +289,21 @@ std::vector<statement_span> split_statements(std::string_view s) {
   return out;
 }
 
-namespace {
-
-// A standard SQL string literal: quotes doubled (standard_conforming_strings is on).
-std::string sql_literal(std::string_view v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'') out.push_back('\'');
-    out.push_back(c);
+std::string dollar_quote(std::string_view text) {
+  // The tag must close exactly at the end: not inside the text, nor across its last characters.
+  std::string tag = "$q$";
+  for (int n = 0; (std::string(text) + tag).find(tag) != text.size(); ++n) {
+    tag = "$q" + std::to_string(n) + "$";
   }
-  return out + "'";
-}
-
-}  // namespace
-
-std::string raise_statement(const wire::error_info& error) {
-  // Pick a dollar-quote tag that the message cannot close early.
-  std::string tag = "$dsql_local$";
-  for (int n = 0;
-       error.message.find(tag) != std::string::npos || error.hint.find(tag) != std::string::npos;
-       ++n) {
-    tag = "$dsql_local" + std::to_string(n) + "$";
-  }
-  std::string sql =
-      "DO " + tag + "BEGIN RAISE EXCEPTION USING ERRCODE = " + sql_literal(error.sqlstate) +
-      ", MESSAGE = " + sql_literal(error.message) + ", DETAIL = " + sql_literal(raise_marker);
-  if (!error.hint.empty()) sql += ", HINT = " + sql_literal(error.hint);
-  sql += "; END" + tag;
-  return sql;
+  return tag + std::string(text) + tag;
 }
 
 std::string raise_statement(const wire::error_info& error, int parameters) {
-  if (parameters <= 0) return raise_statement(error);
-  std::string sql = "SELECT sys.dsql_local_raise(" + sql_literal(error.sqlstate) + ", " +
-                    sql_literal(error.message) + ", " + sql_literal(raise_marker) + ", " +
-                    sql_literal(error.hint) + ") FROM (SELECT ";
+  std::string sql = "SELECT sys.dsql_local_raise(" + dollar_quote(error.sqlstate) + ", " +
+                    dollar_quote(error.message) + ", " + dollar_quote(error.hint) + ")";
+  if (parameters <= 0) return sql;
+  // A Parse whose Bind will bring `parameters` values: the statement must take them all.
+  sql += " FROM (SELECT ";
   for (int i = 1; i <= parameters; ++i) {
     if (i > 1) sql += ", ";
     sql += "$" + std::to_string(i) + "::text";
