@@ -11,12 +11,11 @@
 PG_FUNCTION_INFO_V1(dsql_local_raise);
 
 Datum dsql_local_raise(PG_FUNCTION_ARGS) {
-	char *code = PG_ARGISNULL(0) ? "XX000" : text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char *message = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char *hint = PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	if (strlen(code) != 5)
-		code = "XX000";
-	ereport(ERROR, (errcode(MAKE_SQLSTATE(code[0], code[1], code[2], code[3], code[4])),
-					errmsg_internal("%s", message), hint[0] ? errhint("%s", hint) : 0));
-	PG_RETURN_VOID();
+  char* code = PG_ARGISNULL(0) ? "XX000" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+  char* message = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+  char* hint = PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2));
+  if (strlen(code) != 5) code = "XX000";
+  ereport(ERROR, (errcode(MAKE_SQLSTATE(code[0], code[1], code[2], code[3], code[4])),
+                  errmsg_internal("%s", message), hint[0] ? errhint("%s", hint) : 0));
+  PG_RETURN_VOID();
 }
