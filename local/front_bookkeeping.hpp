@@ -1,21 +1,17 @@
 #pragma once
 
-// The front's own connection to the backing PostgreSQL, as its superuser, for the IAM role
-// mappings (sys.iam_pg_role_mappings). libpq is blocking, so every query runs on one worker
-// thread; results are handed to callbacks on that thread (callers post them to their executor).
+// The front's IAM bookkeeping in the backing PostgreSQL: sys.iam_pg_role_mappings (AWS IAM
+// GRANT / REVOKE) and the login check for roles other than admin. Runs on a backend_worker of
+// its own; results reach callbacks on its thread (callers post them to their executor).
+// Thread-safe.
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
+#include "local/backend_worker.hpp"
 #include "local/wire_protocol.hpp"
-
-struct pg_conn;
 
 namespace dsql::local {
 
@@ -23,40 +19,25 @@ class front_bookkeeping {
  public:
   front_bookkeeping(std::string socket_dir, std::uint16_t port, std::string superuser,
                     std::function<void(const std::string&)> log);
-  ~front_bookkeeping();
-  front_bookkeeping(const front_bookkeeping&) = delete;
-  front_bookkeeping& operator=(const front_bookkeeping&) = delete;
 
-  // Whether `arn` is mapped to `role` and the role exists with LOGIN.
-  void check_login(std::string role, std::string arn, std::function<void(bool)> done);
+  // Whether `arn` is mapped to `role` and the role exists with LOGIN; nullopt when that could
+  // not be checked (the reason is logged, and the caller answers with a retryable error).
+  void check_login(std::string role, std::string arn,
+                   std::function<void(std::optional<bool>)> done);
   // AWS IAM GRANT / REVOKE; nullopt on success, else the error to report.
   using result_callback = std::function<void(std::optional<wire::error_info>)>;
   void grant(std::string role, std::string arn, std::string grantor, result_callback done);
   void revoke(std::string role, std::string arn, result_callback done);
 
-  // Connects and creates sys.iam_pg_role_mappings now, so that the table exists before the
-  // endpoint says it is ready. Throws std::runtime_error when PostgreSQL cannot be reached.
+  // Connects and creates the sys schema's objects now, so that they exist before the endpoint
+  // says it is ready. Throws std::runtime_error when PostgreSQL cannot be reached.
   void prepare();
   // Finishes queued work and joins the worker; later calls are dropped.
   void stop();
 
  private:
-  using job = std::function<void(pg_conn*)>;
-  void post(job j);
-  void run();
-  pg_conn* connection();
-
-  std::string socket_dir_;
-  std::string port_;
-  std::string superuser_;
   std::function<void(const std::string&)> log_;
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<job> jobs_;
-  bool stopping_ = false;
-  pg_conn* conn_ = nullptr;
-  std::thread worker_;
+  backend_worker worker_;
 };
 
 }  // namespace dsql::local

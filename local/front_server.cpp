@@ -59,6 +59,7 @@ struct front_server::impl {
   asio::ssl::context tls{asio::ssl::context::tls_server};
   front_bookkeeping bookkeeping;
   front_context ctx;
+  conflict_monitor conflicts;
   std::vector<std::unique_ptr<listener>> listeners;
   bool stopping = false;
 
@@ -66,7 +67,20 @@ struct front_server::impl {
       : options(std::move(o)),
         bookkeeping(options.backend_socket_dir, options.backend_port, options.backend_superuser,
                     options.log),
-        ctx{io, tls, options, bookkeeping, {}, {}, {}, {}, 1} {
+        ctx{io, tls, options, bookkeeping, {}, {}, {}, {}, nullptr, {}, 1},
+        conflicts(io,
+                  backend_worker_options{options.backend_socket_dir,
+                                         options.backend_port,
+                                         options.backend_superuser,
+                                         "dsql-local-conflicts",
+                                         "-c statement_timeout=1s -c client_min_messages=warning",
+                                         {},
+                                         options.log},
+                  [this](std::uint32_t pid) -> std::shared_ptr<session> {
+                    auto it = ctx.backend_pids.find(pid);
+                    return it == ctx.backend_pids.end() ? nullptr : it->second.lock();
+                  }) {
+    ctx.conflicts = &conflicts;
     if (options.endpoints.empty()) throw std::runtime_error("the front needs an endpoint");
     tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
@@ -181,6 +195,7 @@ struct front_server::impl {
       l->backoff.cancel();
     }
     close_sessions(nullptr);
+    conflicts.stop();
   }
 };
 
@@ -188,8 +203,9 @@ front_server::front_server(front_options options)
     : impl_(std::make_unique<impl>(std::move(options))) {}
 
 front_server::~front_server() {
-  // Queued bookkeeping callbacks post into io; stop the worker before io goes away.
+  // Queued callbacks post into io; stop the workers before io goes away.
   impl_->bookkeeping.stop();
+  impl_->conflicts.stop();
 }
 
 void front_server::prepare_backend() {

@@ -1,6 +1,7 @@
 #include "local/front_statements.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <cctype>
 #include <optional>
@@ -224,6 +225,39 @@ std::optional<std::string> async_call(std::string_view sql, const std::vector<to
   return "CALL " + std::string(procedure) + "(" + dollar_quote(statement) + ")";
 }
 
+// PostgreSQL 16's ADD COLUMN ... STORAGE <mode>, which PostgreSQL 15 cannot parse: the same as
+// ADD COLUMN ..., ALTER COLUMN ... SET STORAGE <mode>, in one statement.
+std::optional<std::string> column_storage_rewrite(std::string_view sql,
+                                                  const std::vector<token>& t) {
+  if (!is_word(t, 0, "ALTER") || !is_word(t, 1, "TABLE")) return std::nullopt;
+  std::size_t add = 0;
+  for (std::size_t i = 2; i < t.size() && add == 0; ++i) {
+    if (is_word(t, i, "ADD")) add = i;
+  }
+  if (add == 0) return std::nullopt;
+  std::size_t name = add + 1;
+  if (is_word(t, name, "COLUMN")) ++name;
+  if (is_word(t, name, "IF") && is_word(t, name + 1, "NOT") && is_word(t, name + 2, "EXISTS")) {
+    name += 3;
+  }
+  if (name + 1 >= t.size()) return std::nullopt;
+  for (std::size_t i = name + 1; i + 1 < t.size(); ++i) {
+    if (!is_word(t, i, "STORAGE") || is_word(t, i - 1, "SET")) continue;
+    if (t[i + 1].type != token_type::word) return std::nullopt;
+    std::string out(sql.substr(0, t[i].begin));
+    out.append(sql.substr(t[i + 1].end));
+    // Without a trailing semicolon: the statement is one of a query's.
+    while (!out.empty() &&
+           (out.back() == ';' || std::isspace(static_cast<unsigned char>(out.back())))) {
+      out.pop_back();
+    }
+    out += ", ALTER COLUMN " + std::string(sql.substr(t[name].begin, t[name].end - t[name].begin)) +
+           " SET STORAGE " + t[i + 1].text;
+    return out;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 statement_class classify_statement(std::string_view sql) {
@@ -254,6 +288,7 @@ statement_class classify_statement(std::string_view sql) {
   if (first == "DSQL" && is_word(t, 1, "LOCAL")) return dsql_local_command(t);
   if (first == "AWS" && is_word(t, 1, "IAM")) return iam_command(t);
   if (first == "CREATE" || first == "ALTER") c.rewritten = async_call(sql, t);
+  if (!c.rewritten && first == "ALTER") c.rewritten = column_storage_rewrite(sql, t);
   return c;
 }
 

@@ -42,7 +42,8 @@ struct statement_class {
   std::string role;
   std::string arn;
   std::string endpoint;
-  // CREATE INDEX ASYNC / ALTER TABLE ASYNC, as the CALL PostgreSQL runs instead.
+  // What PostgreSQL 15 runs instead: CREATE INDEX ASYNC / ALTER TABLE ASYNC as the CALL that
+  // submits the job; PostgreSQL 16's ADD COLUMN ... STORAGE as ADD COLUMN, ALTER COLUMN.
   std::optional<std::string> rewritten;
 
   // Front-handled statements are answered by the front, never run by PostgreSQL as written.

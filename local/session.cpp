@@ -72,6 +72,8 @@ void session::close() {
   backend_.close(ignored);
   if (front_pid_ != 0) ctx_.cancel_keys.erase(cancel_id(front_pid_, front_key_));
   if (holds_quota_) endpoint_.quota.release();
+  if (backend_pid_ != 0) ctx_.backend_pids.erase(backend_pid_);
+  if (ctx_.conflicts) ctx_.conflicts->statement_finished(*this);
   holds_quota_ = false;
   ctx_.live.erase(id_);
 }

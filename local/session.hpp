@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "local/conflict_monitor.hpp"
 #include "local/front_bookkeeping.hpp"
 #include "local/front_server.hpp"
 #include "local/front_statements.hpp"
@@ -49,6 +50,9 @@ struct front_context {
       control_endpoint;
   // The BackendKeyData the front handed out, mapped to its session.
   std::unordered_map<std::uint64_t, std::weak_ptr<session>> cancel_keys;
+  // Each session's PostgreSQL backend, for the conflict monitor.
+  std::unordered_map<std::uint32_t, std::weak_ptr<session>> backend_pids;
+  conflict_monitor* conflicts = nullptr;
   std::unordered_map<std::uint64_t, std::weak_ptr<session>> live;
   std::uint64_t next_id = 1;
 
@@ -69,6 +73,20 @@ class session : public std::enable_shared_from_this<session> {
   // Forwards a client's CancelRequest to the backend running this session's query.
   void cancel_backend_query();
   const endpoint_state& endpoint() const noexcept { return endpoint_; }
+
+  // For the conflict monitor (conflict_adjudicator.hpp).
+  std::uint32_t backend_pid() const noexcept { return backend_pid_; }
+  // The client sent nothing since PostgreSQL said it is in a transaction.
+  bool idle_in_transaction() const noexcept;
+  // Rolls the transaction back on the backend; the client, which believes it still open, gets
+  // OC000 for its next statement or COMMIT. Only while idle_in_transaction().
+  void doom();
+  // The running statement is about to be cancelled: its 57014 is DSQL's OC000.
+  void cancel_for_conflict();
+  // ... but the wait had ended, so nothing was cancelled.
+  void conflict_cancel_not_sent() noexcept { conflict_cancel_ = false; }
+  // Doomed or cancelled, and not yet told: an earlier settlement is still under way.
+  bool losing_conflict() const noexcept { return conflict_cancel_ || internal_replies_ > 0; }
 
  private:
   enum class phase { preamble, tls, startup, authenticating, backend_startup, relay, closed };
@@ -160,6 +178,14 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<wire::message> stashed_;
   pending_reply pending_ = pending_reply::none;
   bool age_expired_ = false;
+  // Extended-protocol messages sent since the last Sync: the client is mid-statement.
+  bool extended_pending_ = false;
+  // ReadyForQuery replies to the front's own queries (a doom) still to come; their messages
+  // never reach the client.
+  int internal_replies_ = 0;
+  // The front cancelled the running statement to settle a write conflict.
+  bool conflict_cancel_ = false;
+  void expect_ready();
 };
 
 }  // namespace dsql::local

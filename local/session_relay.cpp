@@ -13,6 +13,17 @@ using session_detail::oc000;
 }  // namespace
 
 void session::relay_backend_message(wire::message& m) {
+  if (internal_replies_ > 0) {
+    // The answer to the front's own query: the client never sees it.
+    if (m.type == 'Z') {
+      txn_status_ = m.body.empty() ? 'I' : m.body[0];
+      if (--internal_replies_ == 0) {
+        paused_ = false;
+        resume_client();
+      }
+    }
+    return;
+  }
   switch (m.type) {
     case 'C':
       if (pending_ == pending_reply::commit_failure) {
@@ -22,7 +33,10 @@ void session::relay_backend_message(wire::message& m) {
       break;
     case 'E':
       if (auto fields = wire::parse_error_fields(m.body)) {
-        if (auto translated = translate_error(*fields, false)) {
+        const std::string* code = wire::find_field(*fields, 'C');
+        const bool cancelled = conflict_cancel_ && code && *code == "57014";
+        if (cancelled) conflict_cancel_ = false;
+        if (auto translated = translate_error(*fields, cancelled)) {
           return send_client(wire::frame('E', wire::build_error_fields(*translated)));
         }
       }
@@ -31,6 +45,7 @@ void session::relay_backend_message(wire::message& m) {
       txn_status_ = m.body.empty() ? 'I' : m.body[0];
       pending_ = pending_reply::none;
       if (outstanding_ > 0) --outstanding_;
+      if (outstanding_ == 0 && ctx_.conflicts) ctx_.conflicts->statement_finished(*this);
       send_client(wire::frame(m.type, m.body));
       if (age_expired_ && txn_status_ == 'I' && outstanding_ == 0) {
         ctx_.log(tag() + "maximum connection age reached; closing");
@@ -59,10 +74,16 @@ bool session::on_client_message(wire::message& m) {
       on_parse(m);
       return true;
     case 'S':
+      extended_pending_ = false;
+      expect_ready();
+      break;
     case 'F':
-      ++outstanding_;
+      expect_ready();
       break;
     default:
+      // Bind, Describe, Execute, Close: the statement completes at Sync.
+      if (m.type == 'B' || m.type == 'D' || m.type == 'E' || m.type == 'C')
+        extended_pending_ = true;
       break;
   }
   send_backend(wire::frame(m.type, m.body));
@@ -70,7 +91,7 @@ bool session::on_client_message(wire::message& m) {
 }
 
 void session::forward_raise(const wire::error_info& err) {
-  ++outstanding_;
+  expect_ready();
   send_backend(wire::build_query(raise_statement(err)));
 }
 
@@ -83,7 +104,7 @@ bool session::on_query(const wire::message& m) {
   const auto sql = wire::parse_query(m.body);
   if (!sql) {
     send_backend(wire::frame(m.type, m.body));
-    ++outstanding_;
+    expect_ready();
     return true;
   }
   const classified_query query = classify_query(*sql);
@@ -101,14 +122,14 @@ bool session::on_query(const wire::message& m) {
     case query_plan::action::fail_commit:
       ctx_.log(tag() + "injected OC000 at COMMIT");
       pending_ = pending_reply::commit_failure;
-      ++outstanding_;
+      expect_ready();
       send_backend(wire::build_query("ROLLBACK"));
       return true;
     case query_plan::action::forward:
       break;
   }
   if (plan.injected_oc001) ctx_.log(tag() + "injected OC001");
-  ++outstanding_;
+  expect_ready();
   if (plan.sql.size() == sql->size() && plan.sql == *sql) {
     send_backend(wire::frame(m.type, m.body));
   } else {
@@ -117,7 +138,31 @@ bool session::on_query(const wire::message& m) {
   return true;
 }
 
+void session::expect_ready() {
+  if (outstanding_++ == 0 && ctx_.conflicts) ctx_.conflicts->statement_started(*this);
+}
+
+bool session::idle_in_transaction() const noexcept {
+  return phase_ == phase::relay && txn_status_ == 'T' && outstanding_ == 0 && !paused_ &&
+         internal_replies_ == 0 && !extended_pending_;
+}
+
+void session::doom() {
+  if (!idle_in_transaction()) return;
+  ctx_.log(tag() + "lost a write conflict; its transaction is rolled back");
+  internal_replies_ = 1;
+  paused_ = true;
+  // A fresh transaction in its place, marked so that its first statement or COMMIT fails.
+  send_backend(wire::build_query("ROLLBACK; BEGIN; CALL sys.dsql_local_doom()"));
+}
+
+void session::cancel_for_conflict() {
+  ctx_.log(tag() + "lost a write conflict; its statement is cancelled");
+  conflict_cancel_ = true;
+}
+
 void session::on_parse(wire::message& m) {
+  extended_pending_ = true;
   auto p = wire::parse_parse(m.body);
   if (!p) return send_backend(wire::frame(m.type, m.body));
   parse_plan plan = plan_parse(*p, txn_status_, ctx_.faults);

@@ -16,11 +16,11 @@ using session_detail::cancel_id;
 using session_detail::error;
 
 // What every client session runs with on the backend: DSQL's rules (dsql_rules) and isolation.
-// Write-write conflicts wait on a row lock in PostgreSQL; the bound is a safety net, the front's
-// conflict adjudication normally decides long before.
+// A write-write conflict waits on a row lock in PostgreSQL until the front's conflict monitor
+// settles it, within milliseconds; the lock timeout is only a safety net.
 constexpr const char* session_options =
     "-c dsql_rules.client_session=on -c default_transaction_isolation=repeatable\\ read "
-    "-c lock_timeout=100ms";
+    "-c lock_timeout=1s";
 
 std::uint32_t random_u32() {
   std::uint32_t v = 0;
@@ -227,10 +227,18 @@ void session::on_password(const std::string& password) {
   auto self = shared_from_this();
   ctx_.bookkeeping.check_login(
       user_, r.who->principal_arn,
-      [self, guard = asio::make_work_guard(ctx_.io), arn = r.who->principal_arn](bool allowed) {
+      [self, guard = asio::make_work_guard(ctx_.io),
+       arn = r.who->principal_arn](std::optional<bool> allowed) {
         asio::post(self->ctx_.io, [self, allowed, arn] {
           if (self->phase_ == phase::closed) return;
           if (!allowed) {
+            // The mappings could not be read (logged by the bookkeeping): not the client's
+            // fault, and worth a retry.
+            return self->fail(error("57P03",
+                                    "unable to accept connection, the local endpoint could not "
+                                    "check IAM role mappings; please retry"));
+          }
+          if (!*allowed) {
             self->ctx_.log(self->tag() + "refused user " + self->user_ + ": " + arn +
                            " is not mapped to it (AWS IAM GRANT) or it cannot log in");
             return self->fail(error("28000", std::string(access_denied)));
@@ -272,6 +280,7 @@ void session::on_backend_message(wire::message m) {
       if (m.body.size() == 8) {
         backend_pid_ = wire::read_u32(m.body, 0);
         backend_key_ = wire::read_u32(m.body, 4);
+        ctx_.backend_pids[backend_pid_] = weak_from_this();
       }
       // The client gets keys of the front's own, so a cancel must come through the front.
       do {

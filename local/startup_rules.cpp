@@ -78,6 +78,10 @@ std::variant<backend_login, wire::error_info> check_startup(const wire::startup_
   if (!user || user->empty()) {
     return wire::error_info{"28000", "no PostgreSQL user name specified in startup packet", {}};
   }
+  // The front's own superuser: nobody logs in as it through the front.
+  if (*user == "postgres") {
+    return wire::error_info{"28000", "unable to accept connection, access denied", {}};
+  }
   const std::string* database = startup.param("database");
   const std::string db = database && !database->empty() ? *database : *user;
   if (db != "postgres")

@@ -206,9 +206,6 @@ static bool run_one_job(void) {
   outcome = run_job(&j, &details);
   finish_job(&j, outcome, details);
   pgstat_report_activity(STATE_IDLE, NULL);
-  /* A built index or a validated constraint is a catalog change other sessions must notice. */
-  if (outcome == JOB_COMPLETED && strcmp(j.type, "DROP") != 0 && details == NULL)
-    dsql_bump_catalog_version();
   return outcome != JOB_RETRY;
 }
 

@@ -116,7 +116,9 @@ static bool check_node(Node* node, void* context) {
   if (IsA(node, Const) && ((Const*)node)->consttype == REGCONFIGOID)
     check_text_search_configuration((Const*)node);
   if (IsA(node, FuncExpr)) check_function(((FuncExpr*)node)->funcid);
-  if (IsA(node, Const) || IsA(node, FuncExpr) || IsA(node, OpExpr)) {
+  if (IsA(node, Const) || IsA(node, FuncExpr) || IsA(node, OpExpr) || IsA(node, CoerceViaIO) ||
+      IsA(node, RelabelType) || IsA(node, Param) || IsA(node, Aggref) || IsA(node, CaseExpr) ||
+      IsA(node, CoalesceExpr) || IsA(node, ArrayCoerceExpr)) {
     Oid type = exprType(node);
     if (geometric_type(type))
       ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -16,3 +16,13 @@ if(TARGET dsql_cli)
     TIMEOUT 180)
   add_dependencies(dsql_local_endpoint_tests dsql_cli)
 endif()
+
+# Answers recorded on a real DSQL cluster, replayed against dsql local.
+if(TARGET dsql_test_local_endpoint)
+  dsql_add_test(dsql_local_probe_tests
+    ${CMAKE_CURRENT_LIST_DIR}/local_probes_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/probe_replay.cpp
+    LIBS dsql_test_local_endpoint PostgreSQL::PostgreSQL nlohmann_json::nlohmann_json
+    LABELS integration
+    TIMEOUT 300)
+endif()

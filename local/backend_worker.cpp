@@ -1,0 +1,102 @@
+#include "local/backend_worker.hpp"
+
+namespace dsql::local {
+
+pg_result pg_exec(PGconn* conn, const char* sql, const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p.c_str());
+  return pg_result(PQexecParams(conn, sql, static_cast<int>(values.size()), nullptr, values.data(),
+                                nullptr, nullptr, 0));
+}
+
+backend_worker::backend_worker(backend_worker_options options)
+    : options_(std::move(options)), worker_([this] { run(); }) {}
+
+backend_worker::~backend_worker() {
+  stop();
+}
+
+void backend_worker::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  drop_connection();
+}
+
+void backend_worker::post(job j) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    jobs_.push_back(std::move(j));
+  }
+  wake_.notify_one();
+}
+
+bool backend_worker::connection_lost(PGconn* conn) {
+  return conn == nullptr || PQstatus(conn) == CONNECTION_BAD;
+}
+
+void backend_worker::run() {
+  for (;;) {
+    job j;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      j = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    if (j(connection(), false)) continue;
+    // The connection broke under the job (its PostgreSQL backend died and was restarted, say):
+    // once more on a fresh one.
+    if (options_.log)
+      options_.log("front: " + options_.application_name + " reconnecting to PostgreSQL");
+    drop_connection();
+    (void)j(connection(), true);
+  }
+}
+
+void backend_worker::drop_connection() {
+  if (conn_) PQfinish(conn_);
+  conn_ = nullptr;
+}
+
+PGconn* backend_worker::connection() {
+  if (conn_ && PQstatus(conn_) == CONNECTION_OK) return conn_;
+  drop_connection();
+  const std::string port = std::to_string(options_.port);
+  const char* keys[] = {"host", "port", "user", "dbname", "application_name", "options", nullptr};
+  const char* values[] = {options_.socket_dir.c_str(),
+                          port.c_str(),
+                          options_.user.c_str(),
+                          "postgres",
+                          options_.application_name.c_str(),
+                          options_.options.c_str(),
+                          nullptr};
+  conn_ = PQconnectdbParams(keys, values, 0);
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    if (options_.log) {
+      options_.log("front: " + options_.application_name +
+                   " cannot connect to PostgreSQL: " + PQerrorMessage(conn_));
+    }
+    drop_connection();
+    return nullptr;
+  }
+  if (!options_.setup_sql.empty()) {
+    pg_result r(PQexec(conn_, options_.setup_sql.c_str()));
+    if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      if (options_.log) {
+        options_.log("front: " + options_.application_name +
+                     " setup failed: " + PQerrorMessage(conn_));
+      }
+      drop_connection();
+    }
+  }
+  return conn_;
+}
+
+}  // namespace dsql::local
