@@ -4,6 +4,7 @@
 // fails fast, and endpoint.json is written last, so its presence means "ready".
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -74,6 +75,23 @@ local::local_limits effective_limits(local::local_limits l, const local_options&
     throw std::runtime_error("--max-connections above 100000 is more than this machine can run");
   }
   return l;
+}
+
+// Each client connection costs the front two descriptors (client and backend sockets): raise the
+// soft limit so that the connection quota, not EMFILE, is what clients meet.
+void raise_descriptor_limit(std::int64_t connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  const auto needed = static_cast<rlim_t>(2 * connections + 64);
+  if (connections > 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    log_line("warning: the open-file limit (" + std::to_string(limit.rlim_cur) +
+             ") is below what --max-connections " + std::to_string(connections) +
+             " needs (" + std::to_string(needed) + "); raise it with ulimit -n");
+  }
 }
 
 local::endpoint_options endpoint_for(const std::string& cluster_id, const std::string& region,
@@ -194,6 +212,7 @@ void run_local(const local_options& o, const global_options& globals) {
   const std::string cluster_endpoint = settings.cluster_endpoint();
   const local::local_limits limits = effective_limits(settings.limits, o);
   const bool has_peer = !settings.peer_cluster_id.empty();
+  raise_descriptor_limit((has_peer ? 2 : 1) * limits.max_connections);
 
   local::postgres_options pg_opts;
   pg_opts.bindir = bindir;

@@ -1,6 +1,7 @@
 #include "local/relay_rules.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace dsql::local {
 namespace {
@@ -65,7 +66,12 @@ query_plan plan_query(std::string_view sql, const classified_query& query, char 
       stop = true;
     }
     if (replacement) {
-      out.append(sql, copied, query.spans[i].begin - copied);
+      // The statement's leading whitespace stays where it was, between the statements.
+      std::size_t start = query.spans[i].begin;
+      while (start < query.spans[i].end && std::isspace(static_cast<unsigned char>(sql[start]))) {
+        ++start;
+      }
+      out.append(sql, copied, start - copied);
       out += *replacement;
       copied = query.spans[i].end;
     }
