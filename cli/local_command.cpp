@@ -77,23 +77,6 @@ local::local_limits effective_limits(local::local_limits l, const local_options&
   return l;
 }
 
-// Each client connection costs the front two descriptors (client and backend sockets): raise the
-// soft limit so that the connection quota, not EMFILE, is what clients meet.
-void raise_descriptor_limit(std::int64_t connections) {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  if (limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    (void)::setrlimit(RLIMIT_NOFILE, &limit);
-  }
-  const auto needed = static_cast<rlim_t>(2 * connections + 64);
-  if (connections > 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
-    log_line("warning: the open-file limit (" + std::to_string(limit.rlim_cur) +
-             ") is below what --max-connections " + std::to_string(connections) +
-             " needs (" + std::to_string(needed) + "); raise it with ulimit -n");
-  }
-}
-
 local::endpoint_options endpoint_for(const std::string& cluster_id, const std::string& region,
                                      const std::string& listen, int port,
                                      const local::local_limits& limits) {
@@ -120,6 +103,23 @@ std::mutex& log_mutex() {
 void log_line(const std::string& line) {
   std::lock_guard<std::mutex> lock(log_mutex());
   std::cerr << "dsql local: " << line << std::endl;
+}
+
+// Each client connection costs the front two descriptors (client and backend sockets): raise the
+// soft limit so that the connection quota, not EMFILE, is what clients meet.
+void raise_descriptor_limit(std::int64_t connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  const auto needed = static_cast<rlim_t>(2 * connections + 64);
+  if (connections > 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    log_line("warning: the open-file limit (" + std::to_string(limit.rlim_cur) +
+             ") is below what --max-connections " + std::to_string(connections) +
+             " needs (" + std::to_string(needed) + "); raise it with ulimit -n");
+  }
 }
 
 sigset_t stop_signals() {
