@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -216,6 +217,38 @@ std::string first_unsearchable_ancestor(const std::string& path, uid_t uid, gid_
   return {};
 }
 
+// Processes in process group `group` and the program each runs.
+std::vector<std::pair<pid_t, std::string>> group_members(pid_t group) {
+  std::vector<std::pair<pid_t, std::string>> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses: skip to the last ')'.
+    const std::size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    std::string state;
+    long ppid = 0, pgrp = 0;
+    if (!(rest >> state >> ppid >> pgrp) || pgrp != group) continue;
+    std::error_code link_ec;
+    const std::string exe = fs::read_symlink(entry.path() / "exe", link_ec).string();
+    out.emplace_back(static_cast<pid_t>(std::stol(name)), exe);
+  }
+  return out;
+}
+
+// Kills what is left of a server's process group (backends outlive a postmaster that was
+// SIGKILLed) and waits, up to 5 s, for it to go.
+void kill_group(pid_t group) {
+  if (group <= 1) return;
+  if (::killpg(group, SIGKILL) != 0) return;
+  for (int i = 0; i < 100 && ::killpg(group, 0) == 0; ++i) sleep_ms(50);
+}
+
 void chown_tree(const std::string& root, uid_t uid, gid_t gid) {
   (void)::lchown(root.c_str(), uid, gid);
   std::error_code ec;
@@ -371,7 +404,25 @@ void postgres_supervisor::stop_orphaned_postmaster() {
   long pid = 0;
   if (!(in >> pid) || pid <= 0 || pid == ::getpid()) return;
   const auto p = static_cast<pid_t>(pid);
-  if (!process_alive(p)) return;
+  if (!process_alive(p)) {
+    // A postmaster killed outright leaves its backends running (a long query goes on), and they
+    // still hold its shared memory: the new server would refuse to start while they live.
+    const auto members = group_members(p);
+    if (members.empty()) return;
+    const std::string postgres = options_.bindir + "/postgres";
+    for (const auto& [member, exe] : members) {
+      if (fs::path(exe) != fs::path(postgres)) {
+        throw std::runtime_error("an earlier PostgreSQL of " + options_.data_dir +
+                                 " died, but process " + std::to_string(member) + " (" + exe +
+                                 ") still runs in its process group " + std::to_string(p) +
+                                 "; stop it, then start dsql local again");
+      }
+    }
+    say("stopping " + std::to_string(members.size()) +
+        " PostgreSQL backend(s) left running by an earlier server that died");
+    kill_group(p);
+    return;
+  }
   if (read_proc_cmdline(p).find(options_.data_dir) == std::string::npos) return;
   say("stopping a PostgreSQL left running by an earlier dsql local (pid " + std::to_string(p) +
       ")");
@@ -554,6 +605,8 @@ std::optional<std::string> postgres_supervisor::exited_unexpectedly() {
   if (pid_ <= 0) return std::nullopt;
   int status = 0;
   if (::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+  // Its backends may still run (a postmaster killed outright does not take them along).
+  kill_group(pid_);
   pid_ = -1;
   return "PostgreSQL exited unexpectedly (" + describe_status(status) + "); last lines of " +
          options_.log_file + ":" + log_tail();
@@ -573,6 +626,8 @@ void postgres_supervisor::stop() noexcept {
       ::waitpid(pid_, &status, 0);
     }
   }
+  // Nothing of the server outlives dsql local.
+  kill_group(pid_);
   pid_ = -1;
 }
 

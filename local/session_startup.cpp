@@ -1,6 +1,8 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
+#include <cctype>
 #include <random>
 
 #include "local/session.hpp"
@@ -21,6 +23,16 @@ using session_detail::error;
 constexpr const char* session_options =
     "-c dsql_rules.client_session=on -c default_transaction_isolation=repeatable\\ read "
     "-c lock_timeout=1s";
+
+bool is_endpoint_name(const std::vector<std::string>& names, const std::string& name) {
+  return std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+    return n.size() == name.size() &&
+           std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
+           });
+  });
+}
 
 std::uint32_t random_u32() {
   std::uint32_t v = 0;
@@ -126,6 +138,13 @@ void session::handshake() {
       return self->fail(error("08P01",
                               "received direct SSL connection request without ALPN protocol "
                               "negotiation extension"));
+    }
+    // A name the client asked for must be this endpoint's (DSQL routes by it); clients that
+    // connect by address send none.
+    if (!self->sni_.empty() && !is_endpoint_name(self->endpoint_.options.hostnames, self->sni_)) {
+      self->ctx_.log(self->tag() + "refused: the TLS server name " + printable(self->sni_) +
+                     " is not a name of this endpoint");
+      return self->fail(error("28000", std::string(access_denied)));
     }
     self->read_startup_in_tls();
   });
