@@ -34,10 +34,17 @@ void run_token(const token_options& o, const global_options& globals) {
 
   clock_function clock;
   if (!o.signing_time.empty()) {
-    auto t = util::parse_iso8601(o.signing_time);
+    const auto seconds = util::parse_iso8601(o.signing_time);
+    if (!seconds) {
+      throw config_error("--signing-time '" + o.signing_time +
+                         "' is not a real UTC date and time like 2026-01-15T12:34:56Z");
+    }
+    const auto t = util::to_time_point(*seconds);
     if (!t) {
       throw config_error("--signing-time '" + o.signing_time +
-                         "' is not a UTC time like 2026-01-15T12:34:56Z");
+                         "' is outside the times a token can be signed at; give one between "
+                         "1970-01-01T00:00:00Z and " +
+                         util::far_future_text);
     }
     clock = [t = *t] { return t; };
   }

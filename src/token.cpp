@@ -115,14 +115,26 @@ std::string sign_with_key(const token_request& request, const credentials& creds
   return token;
 }
 
+// A clock (or --signing-time) far outside the present would overflow the arithmetic below and
+// produce a date SigV4 cannot carry.
+void check_signing_time(std::chrono::system_clock::time_point t) {
+  if (util::in_safe_range(t)) return;
+  throw config_error("cannot sign a token at " + util::format_iso8601(t) +
+                     ": the signing time must be between 1970-01-01T00:00:00Z and " +
+                     util::far_future_text + "; check the clock or the signing time given");
+}
+
 void check_expiration(const token_request& request, const credentials& creds,
                       std::chrono::system_clock::time_point now) {
   if (!creds.expiration) return;
   const auto token_end = now + std::chrono::seconds(request.expires_in);
   if (*creds.expiration >= token_end) return;
-  const auto left =
-      std::chrono::duration_cast<std::chrono::seconds>(*creds.expiration - now).count();
   const std::string from = creds.source.empty() ? "" : " from " + creds.source;
+  // Compared before subtracting: a provider may hand out any time point, even min().
+  const auto left =
+      *creds.expiration <= now
+          ? 0
+          : std::chrono::duration_cast<std::chrono::seconds>(*creds.expiration - now).count();
   if (left <= 0) {
     throw credentials_error("the credentials" + from + " expired at " +
                             util::format_iso8601(*creds.expiration) +
@@ -147,6 +159,7 @@ std::string_view to_string(token_action action) noexcept {
 std::string generate_token(const token_request& request, const credentials& creds,
                            std::chrono::system_clock::time_point signing_time) {
   check_request(request, creds);
+  check_signing_time(signing_time);
   const std::string amz_date = sigv4::format_amz_date(signing_time);
   const sigv4::hmac_key key(sigv4::derive_signing_key(
       creds.secret_access_key, std::string_view(amz_date).substr(0, 8), request.region, service));
@@ -209,6 +222,7 @@ std::string token_generator::generate(const token_request& request) {
   const credentials creds = provider_->resolve();
   check_request(request, creds);
   const auto now = clock_();
+  check_signing_time(now);
   check_expiration(request, creds, now);
   const std::string amz_date = sigv4::format_amz_date(now);
   const auto m = cache_->get(creds, std::string_view(amz_date).substr(0, 8), request.region);

@@ -161,7 +161,7 @@ credentials parse_sts_response(const std::string& xml, long http_status, const s
       throw credentials_error(who + ": STS " + action + " response has no " + key);
     }
   }
-  c.expiration = util::parse_iso8601(text_of(child(creds, "Expiration")));
+  c.expiration = util::parse_expiration(text_of(child(creds, "Expiration")));
   if (!c.expiration) {
     throw credentials_error(who + ": STS " + action +
                             " response has no valid Expiration (ISO 8601 time)");

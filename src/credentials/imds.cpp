@@ -249,7 +249,7 @@ credentials parse_metadata_credentials(const std::string& json_text, const std::
                             " sent credentials without Expiration; the endpoint is not "
                             "answering as AWS documents");
   }
-  c.expiration = util::parse_iso8601(*expiration);
+  c.expiration = util::parse_expiration(*expiration);
   if (!c.expiration) {
     throw credentials_error(who + " sent an Expiration that is not an ISO 8601 time");
   }

@@ -200,7 +200,7 @@ credentials parse_process_output(const std::string& json_text, const std::string
   }
   if (const auto it = doc.find("Expiration"); it != doc.end() && !it->is_null()) {
     std::optional<std::chrono::system_clock::time_point> t;
-    if (it->is_string()) t = util::parse_iso8601(it->get_ref<const std::string&>());
+    if (it->is_string()) t = util::parse_expiration(it->get_ref<const std::string&>());
     if (!t) {
       throw credentials_error(who +
                               " output has \"Expiration\" that is not an RFC 3339 "

@@ -4,7 +4,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -100,7 +102,7 @@ std::string cached_token(const sso_config& cfg, const std::string& who) {
     return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   const std::string token = text("accessToken");
-  const auto expires = util::parse_iso8601(text("expiresAt"));
+  const auto expires = util::parse_expiration(text("expiresAt"));
   if (token.empty() || !expires) {
     throw credentials_error(who + ": the cached SSO token " + path +
                             " is not valid (it needs accessToken and expiresAt); run `" +
@@ -202,9 +204,13 @@ credentials sso_profile(const aws_config::shared_config& files, const std::strin
     throw credentials_error(who + ": " + where +
                             " sent roleCredentials without an expiration (epoch milliseconds)");
   }
-  c.expiration = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::milliseconds(exp->get<std::int64_t>())));
+  // JSON numbers beyond int64 are clamped; seconds are precise enough for an expiration.
+  const std::int64_t ms =
+      exp->is_number_unsigned()
+          ? static_cast<std::int64_t>(std::min<std::uint64_t>(
+                exp->get<std::uint64_t>(), static_cast<std::uint64_t>(INT64_MAX)))
+          : exp->get<std::int64_t>();
+  c.expiration = util::expiration_at(ms / 1000);
   c.source = "sso:" + profile_name;
   return c;
 }

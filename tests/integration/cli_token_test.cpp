@@ -129,5 +129,20 @@ TEST(CliToken, ErrorsAreOneLineOnStderrWithNothingOnStdout) {
   EXPECT_EQ(unknown.err.find("SUPERSECRETVALUE"), std::string::npos);
 }
 
+TEST(CliToken, ImpossibleSigningTimesAreRefused) {
+  env_map env = isolated_env();
+  env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE";
+  env["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+  for (const char* bad : {"9999-12-31T23:59:59Z", "2300-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
+                          "1600-01-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-01-15T12:34:60Z",
+                          "2026-13-01T00:00:00Z", "2026-01-15T12:34:56Zjunk"}) {
+    SCOPED_TRACE(bad);
+    expect_one_line_error(run_process({dsql_binary(), "token", "--host", "x.dsql.us-east-1.on.aws",
+                                       "--signing-time", bad},
+                                      env),
+                          "--signing-time");
+  }
+}
+
 }  // namespace
 }  // namespace dsql::test

@@ -24,7 +24,7 @@ inline std::string data_path(const std::string& name) {
 }
 
 inline std::chrono::system_clock::time_point at(const std::string& iso) {
-  return *util::parse_iso8601(iso);
+  return *util::to_time_point(*util::parse_iso8601(iso));
 }
 
 // Sets (or unsets, with nullopt) an environment variable for one scope.
