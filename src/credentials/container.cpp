@@ -9,14 +9,13 @@
 
 #include <array>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "credentials/http_client.hpp"
 #include "credentials/sources.hpp"
 #include "dsql/errors.hpp"
 #include "util/env.hpp"
+#include "util/read_file.hpp"
 
 namespace dsql::credential_sources {
 
@@ -52,18 +51,19 @@ bool allowed_v6(const in6_addr& a) {
 }
 
 std::string read_token_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  const std::string fix =
+      "check the path (EKS Pod Identity mounts it into the pod) and its permissions";
+  std::optional<std::string> text =
+      util::read_file(path,
+                      std::string(who_prefix) +
+                          ": the authorization token file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)",
+                      fix);
+  if (!text) {
     throw credentials_error(std::string(who_prefix) +
-                            ": AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
-                            "names " +
-                            path +
-                            ", which cannot be read; check the path (EKS Pod "
-                            "Identity mounts it into the pod) and its permissions");
+                            ": AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names " + path +
+                            ", which cannot be read: it does not exist; " + fix);
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
+  std::string token = std::move(*text);
   if (token.empty()) {
     throw credentials_error(std::string(who_prefix) + ": the authorization token file " + path +
                             " (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) is empty");

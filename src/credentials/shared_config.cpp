@@ -1,14 +1,8 @@
 #include "credentials/shared_config.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "dsql/errors.hpp"
 #include "util/env.hpp"
+#include "util/read_file.hpp"
 
 namespace dsql::aws_config {
 
@@ -250,40 +244,12 @@ std::string default_path(const char* env_name, const char* file_name) {
 
 // nullopt when the file does not exist.
 std::optional<std::string> read_optional_file(const std::string& path, file_kind kind) {
-  const std::string label = file_label(kind);
+  if (path.rfind("~", 0) == 0) return std::nullopt;  // no home directory to expand it with
   const char* env_name =
       kind == file_kind::config ? "AWS_CONFIG_FILE" : "AWS_SHARED_CREDENTIALS_FILE";
-  if (path.rfind("~", 0) == 0) return std::nullopt;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ENOTDIR) return std::nullopt;
-    throw credentials_error("cannot read " + label + " " + path + ": " + std::strerror(err) +
-                            "; fix its permissions, or point " + env_name + " at a readable file");
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw credentials_error("cannot read " + label + " " + path +
-                            ": it is a directory; remove it, or point " + env_name + " at a file");
-  }
-  std::string text;
-  char buf[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) {
-      text.append(buf, static_cast<std::size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno != EINTR) {
-      const int err = errno;
-      ::close(fd);
-      throw credentials_error("cannot read " + label + " " + path + ": " + std::strerror(err) +
-                              "; fix the file, or point " + env_name + " at a readable file");
-    }
-  }
-  ::close(fd);
-  return text;
+  return util::read_file(path, file_label(kind),
+                         std::string("fix the file or its permissions, or point ") + env_name +
+                             " at a readable regular file");
 }
 
 }  // namespace

@@ -7,15 +7,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "credentials/http_client.hpp"
 #include "credentials/sources.hpp"
 #include "dsql/errors.hpp"
 #include "sigv4/sigv4.hpp"
 #include "util/env.hpp"
+#include "util/read_file.hpp"
 #include "util/time_format.hpp"
 
 namespace dsql::credential_sources {
@@ -88,14 +87,11 @@ std::string sso_endpoint(const std::string& region) {
 std::string cached_token(const sso_config& cfg, const std::string& who) {
   const std::string path =
       util::home_directory() + "/.aws/sso/cache/" + sso_cache_file_name(cfg.cache_key);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw credentials_error(who + ": no cached SSO token at " + path + "; run `" + cfg.login_hint +
-                            "`");
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const auto doc = nlohmann::json::parse(ss.str(), nullptr, false);
+  const std::string relogin = "run `" + cfg.login_hint + "`";
+  const std::optional<std::string> contents =
+      util::read_file(path, who + ": the cached SSO token", "remove it and " + relogin);
+  if (!contents) throw credentials_error(who + ": no cached SSO token at " + path + "; " + relogin);
+  const auto doc = nlohmann::json::parse(*contents, nullptr, false);
   auto text = [&](const char* key) -> std::string {
     if (!doc.is_object()) return {};
     const auto it = doc.find(key);
