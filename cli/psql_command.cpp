@@ -14,6 +14,7 @@
 #include "dsql/connection.hpp"
 #include "dsql/errors.hpp"
 #include "util/env.hpp"
+#include "util/printable.hpp"
 
 namespace dsql::cli {
 namespace {
@@ -67,7 +68,8 @@ std::string quote(const std::string& value) {
   }
   const std::string token = conn.token();
   if (globals.debug) {
-    std::cerr << "dsql: running " << o.psql << " with " << conninfo << " (token in PGPASSWORD)\n";
+    std::cerr << "dsql: running " << util::printable(o.psql) << " with "
+              << util::printable(conninfo, 2000) << " (token in PGPASSWORD)\n";
   }
 
   std::vector<std::string> args{o.psql, conninfo};
@@ -82,11 +84,11 @@ std::string quote(const std::string& value) {
   const int err = errno;
   ::unsetenv("PGPASSWORD");
   if (err == ENOENT) {
-    throw error("'" + o.psql +
-                "' was not found on PATH; install the PostgreSQL client (apt-get install "
+    throw error(util::quoted(o.psql) +
+                " was not found on PATH; install the PostgreSQL client (apt-get install "
                 "postgresql-client) or pass --psql PATH");
   }
-  throw error("could not start " + o.psql + ": " + std::strerror(err));
+  throw error("could not start " + util::quoted(o.psql) + ": " + std::strerror(err));
 }
 
 }  // namespace

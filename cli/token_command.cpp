@@ -8,6 +8,7 @@
 #include "dsql/credentials.hpp"
 #include "dsql/errors.hpp"
 #include "dsql/token.hpp"
+#include "util/printable.hpp"
 #include "util/time_format.hpp"
 
 namespace dsql::cli {
@@ -26,8 +27,8 @@ void run_token(const token_options& o, const global_options& globals) {
   if (o.host.empty()) throw config_error("--host is empty: give the cluster endpoint");
   std::string region = find_region(o.host, o.region, o.profile);
   if (region.empty()) {
-    throw config_error("no region for host '" + o.host +
-                       "': use a DSQL endpoint (<id>.dsql.<region>.on.aws), pass --region, or "
+    throw config_error("no region for host " + util::quoted(o.host) +
+                       ": use a DSQL endpoint (<id>.dsql.<region>.on.aws), pass --region, or "
                        "set AWS_REGION");
   }
   const std::string host = is_cluster_id(o.host) ? o.host + ".dsql." + region + ".on.aws" : o.host;
@@ -36,13 +37,13 @@ void run_token(const token_options& o, const global_options& globals) {
   if (!o.signing_time.empty()) {
     const auto seconds = util::parse_iso8601(o.signing_time);
     if (!seconds) {
-      throw config_error("--signing-time '" + o.signing_time +
-                         "' is not a real UTC date and time like 2026-01-15T12:34:56Z");
+      throw config_error("--signing-time " + util::quoted(o.signing_time) +
+                         " is not a real UTC date and time like 2026-01-15T12:34:56Z");
     }
     const auto t = util::to_time_point(*seconds);
     if (!t) {
-      throw config_error("--signing-time '" + o.signing_time +
-                         "' is outside the times a token can be signed at; give one between "
+      throw config_error("--signing-time " + util::quoted(o.signing_time) +
+                         " is outside the times a token can be signed at; give one between "
                          "1970-01-01T00:00:00Z and " +
                          util::far_future_text);
     }
@@ -51,10 +52,11 @@ void run_token(const token_options& o, const global_options& globals) {
   auto provider = default_credentials_chain(chain_options{o.profile});
   if (globals.debug) {
     const credentials c = provider->resolve();
-    std::cerr << "dsql: credentials from " << c.source << " (access key ID ending "
+    std::cerr << "dsql: credentials from " << util::printable(c.source) << " (access key ID ending "
               << (c.access_key_id.size() > 4 ? c.access_key_id.substr(c.access_key_id.size() - 4)
                                              : std::string("?"))
-              << "), signing for " << host << " in " << region << "\n";
+              << "), signing for " << util::printable(host) << " in " << util::printable(region)
+              << "\n";
   }
   token_generator generator(provider, clock);
   const std::string token =

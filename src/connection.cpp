@@ -10,6 +10,7 @@
 
 #include "dsql/errors.hpp"
 #include "server_error.hpp"
+#include "util/printable.hpp"
 
 namespace dsql {
 namespace {
@@ -52,7 +53,8 @@ pgconn_ptr open_libpq(const std::vector<std::pair<std::string, std::string>>& pa
   if (!conn) throw connection_error("libpq could not allocate a connection");
   PQsetErrorVerbosity(conn.get(), PQERRORS_VERBOSE);
   const auto deadline = steady::now() + settings.connect_timeout;
-  const std::string where = settings.endpoint + ":" + std::to_string(settings.port);
+  const std::string where =
+      util::printable(settings.endpoint) + ":" + std::to_string(settings.port);
 
   PostgresPollingStatusType state = PGRES_POLLING_WRITING;
   if (PQstatus(conn.get()) == CONNECTION_BAD) state = PGRES_POLLING_FAILED;

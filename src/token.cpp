@@ -8,6 +8,7 @@
 
 #include "dsql/errors.hpp"
 #include "sigv4/sigv4.hpp"
+#include "util/printable.hpp"
 #include "util/time_format.hpp"
 
 namespace dsql {
@@ -38,27 +39,28 @@ void check_request(const token_request& request, const credentials& creds) {
     throw config_error("cannot sign a token: the hostname is empty; give the cluster endpoint");
   }
   if (request.hostname.find("://") != std::string::npos) {
-    throw config_error("cannot sign a token for '" + request.hostname +
-                       "': give the bare hostname, without a scheme");
+    throw config_error("cannot sign a token for " + util::quoted(request.hostname) +
+                       ": give the bare hostname, without a scheme");
   }
   if (!valid_hostname(request.hostname)) {
-    throw config_error("cannot sign a token for '" + request.hostname +
-                       "': not a valid hostname (letters, digits, '-' and '.' only, no path)");
+    throw config_error("cannot sign a token for " + util::quoted(request.hostname) +
+                       ": not a valid hostname (letters, digits, '-' and '.' only, no path)");
   }
   if (!valid_region(request.region)) {
     throw config_error(request.region.empty()
                            ? "cannot sign a token: no region; set one (e.g. us-east-1)"
-                           : "cannot sign a token: '" + request.region +
-                                 "' is not a valid region (e.g. us-east-1)");
+                           : "cannot sign a token: " + util::quoted(request.region) +
+                                 " is not a valid region (e.g. us-east-1)");
   }
   if (request.expires_in < 1 || request.expires_in > max_token_expiry_seconds) {
     throw config_error("token expiry must be between 1 and 604800 seconds (one week), got " +
                        std::to_string(request.expires_in));
   }
   if (creds.access_key_id.empty() || creds.secret_access_key.empty()) {
-    throw credentials_error("cannot sign a token: the credentials" +
-                            (creds.source.empty() ? std::string() : " from " + creds.source) +
-                            " have an empty access key ID or secret access key");
+    throw credentials_error(
+        "cannot sign a token: the credentials" +
+        (creds.source.empty() ? std::string() : " from " + util::printable(creds.source)) +
+        " have an empty access key ID or secret access key");
   }
 }
 
@@ -129,7 +131,7 @@ void check_expiration(const token_request& request, const credentials& creds,
   if (!creds.expiration) return;
   const auto token_end = now + std::chrono::seconds(request.expires_in);
   if (*creds.expiration >= token_end) return;
-  const std::string from = creds.source.empty() ? "" : " from " + creds.source;
+  const std::string from = creds.source.empty() ? "" : " from " + util::printable(creds.source);
   // Compared before subtracting: a provider may hand out any time point, even min().
   const auto left =
       *creds.expiration <= now

@@ -13,6 +13,7 @@
 
 #include "credentials/sources.hpp"
 #include "dsql/errors.hpp"
+#include "util/printable.hpp"
 #include "util/time_format.hpp"
 
 extern char** environ;
@@ -32,7 +33,7 @@ constexpr std::chrono::milliseconds output_grace{1000};
 constexpr std::chrono::milliseconds exit_check_interval{50};
 
 std::string prefix(const std::string& profile_name) {
-  return "credential_process for AWS profile '" + profile_name + "'";
+  return "credential_process for " + profile_label(profile_name);
 }
 
 std::string describe_timeout(std::chrono::milliseconds t) {
@@ -40,10 +41,10 @@ std::string describe_timeout(std::chrono::milliseconds t) {
   return std::to_string(t.count()) + " ms";
 }
 
-// The child's own words, made safe for a one-line message: whitespace and control characters
-// collapse to single spaces.
+// The child's own words, made safe for a one-line message: whitespace collapses to single
+// spaces, control characters are escaped.
 std::string stderr_excerpt(const std::string& err) {
-  return credential_sources::one_line(err, stderr_excerpt_chars);
+  return util::printable(err, stderr_excerpt_chars, util::whitespace::collapse);
 }
 
 class fd_guard {
@@ -229,7 +230,7 @@ credentials run_credential_process(const std::string& command_line, const std::s
   }
   if (args.empty()) throw credentials_error(who + " is empty; set it to a command");
   // Only the program is named in messages: arguments may carry secrets (tokens, passwords).
-  const std::string program = "'" + args.front() + "'";
+  const std::string program = util::quoted(args.front());
 
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

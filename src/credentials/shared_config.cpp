@@ -2,6 +2,7 @@
 
 #include "dsql/errors.hpp"
 #include "util/env.hpp"
+#include "util/printable.hpp"
 #include "util/read_file.hpp"
 
 namespace dsql::aws_config {
@@ -63,7 +64,8 @@ const char* file_label(file_kind kind) {
 
 class parser {
  public:
-  parser(file_kind kind, const std::string& source) : kind_(kind), source_(source) {}
+  parser(file_kind kind, const std::string& source)
+      : kind_(kind), source_(util::printable(source)) {}
 
   parsed_file run(std::string_view text) {
     std::size_t start = 0;
@@ -141,14 +143,14 @@ class parser {
       } else if (after_prefix(name, "services")) {
         set_target(target::ignored, {});  // valid, but holds nothing credentials need
       } else {
-        warn("section [" + std::string(name) + "] ignored: in the config file write [profile " +
-             std::string(name) + "]");
+        const std::string shown = util::printable(name);
+        warn("section [" + shown + "] ignored: in the config file write [profile " + shown + "]");
         set_target(target::ignored, {});
       }
     } else {
       if (auto p = after_prefix(name, "profile")) {
-        warn("section [" + std::string(name) + "] ignored: in the credentials file write [" +
-             std::string(*p) + "] without 'profile'");
+        warn("section [" + util::printable(name) + "] ignored: in the credentials file write [" +
+             util::printable(*p) + "] without 'profile'");
         set_target(target::ignored, {});
       } else {
         set_target(target::profile, std::string(name));
@@ -215,7 +217,7 @@ class parser {
   }
 
   file_kind kind_;
-  const std::string& source_;
+  const std::string source_;  // the file's name, escaped for messages
   parsed_file out_;
   std::size_t line_no_ = 0;
   target target_ = target::none;

@@ -4,6 +4,7 @@
 #include "credentials/sources.hpp"
 #include "dsql/errors.hpp"
 #include "util/env.hpp"
+#include "util/printable.hpp"
 #include "util/read_file.hpp"
 
 namespace dsql::credential_sources {
@@ -24,15 +25,16 @@ std::string read_token(const web_identity_request& req) {
   const std::string what = req.who + ": the web identity token file";
   std::optional<std::string> text = util::read_file(req.token_file, what, fix);
   if (!text) {
-    throw credentials_error(what + " " + req.token_file + " cannot be read: it does not exist; " +
-                            fix);
+    throw credentials_error(what + " " + util::printable(req.token_file) +
+                            " cannot be read: it does not exist; " + fix);
   }
   std::string token = std::move(*text);
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
     token.pop_back();
   }
   if (token.empty()) {
-    throw credentials_error(req.who + ": the web identity token file " + req.token_file +
+    throw credentials_error(req.who + ": the web identity token file " +
+                            util::printable(req.token_file) +
                             " is empty; it should hold the OIDC token (a JWT)");
   }
   return token;
@@ -58,7 +60,7 @@ credentials assume_role_with_web_identity(const web_identity_request& req,
   if (req.duration_seconds) fields.emplace_back("DurationSeconds", *req.duration_seconds);
   credentials c =
       call_sts(resolve_sts_endpoint(profile_region), fields, nullptr, "AssumeRoleWithWebIdentity",
-               req.who + " (role " + req.role_arn + ")", net, {token});
+               req.who + " (role " + util::printable(req.role_arn) + ")", net, {token});
   c.source = req.source;
   return c;
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "dsql/errors.hpp"
+#include "util/printable.hpp"
 
 namespace dsql::util {
 namespace {
@@ -37,7 +38,8 @@ class fd_closer {
 std::optional<std::string> read_file(const std::string& path, const std::string& what,
                                      const std::string& fix) {
   auto fail = [&](const std::string& problem) {
-    return credentials_error(what + " " + path + " cannot be read: " + problem + "; " + fix);
+    return credentials_error(what + " " + printable(path) + " cannot be read: " + problem + "; " +
+                             fix);
   };
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);

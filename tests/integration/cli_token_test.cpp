@@ -144,5 +144,32 @@ TEST(CliToken, ImpossibleSigningTimesAreRefused) {
   }
 }
 
+TEST(CliToken, UserSuppliedTextInErrorsIsEscapedAndShort) {
+  env_map env = isolated_env();
+  env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE";
+  env["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+  const std::string forged = "x\ndsql: forged line \x1b[31mred\x1b[0m";
+  const std::string huge(10000, 'h');
+  const std::vector<std::vector<std::string>> cases = {
+      {"--host", forged},
+      {"--host", huge},
+      {"--host", "x.dsql.us-east-1.on.aws", "--profile", forged},
+      {"--host", "x.dsql.us-east-1.on.aws", "--profile", huge},
+      {"--host", "db.example.com", "--region", forged},
+      {"--host", "x.dsql.us-east-1.on.aws", "--signing-time", forged + huge},
+      {"--host", "x.dsql.us-east-1.on.aws", "--expires-in", forged},
+      {"--host", "x.dsql.us-east-1.on.aws", "--bogus" + forged},
+  };
+  for (const auto& extra : cases) {
+    std::vector<std::string> argv{dsql_binary(), "token"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto r = run_process(argv, env);
+    SCOPED_TRACE(r.err.substr(0, 300));
+    expect_one_line_error(r, "dsql: ");
+    EXPECT_LT(r.err.size(), 1500u);
+    expect_no_control_characters(std::string_view(r.err).substr(0, r.err.size() - 1));
+  }
+}
+
 }  // namespace
 }  // namespace dsql::test

@@ -2,11 +2,14 @@
 
 // Small helpers shared by the unit tests.
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "util/time_format.hpp"
 
@@ -17,6 +20,17 @@ inline std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Fails the test when `text` holds a control character: a forged line or a terminal escape.
+inline void expect_no_control_characters(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) {
+      ADD_FAILURE() << "control character " << int{c} << " at " << i << " in: " << text;
+      return;
+    }
+  }
 }
 
 inline std::string data_path(const std::string& name) {
