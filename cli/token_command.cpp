@@ -8,6 +8,7 @@
 #include "dsql/credentials.hpp"
 #include "dsql/errors.hpp"
 #include "dsql/token.hpp"
+#include "util/host_name.hpp"
 #include "util/printable.hpp"
 #include "util/time_format.hpp"
 
@@ -25,6 +26,9 @@ struct token_options {
 
 void run_token(const token_options& o, const global_options& globals) {
   if (o.host.empty()) throw config_error("--host is empty: give the cluster endpoint");
+  util::check_host_name(o.host, "--host");
+  check_region_agrees_with_host(o.host, o.region, "--region");
+  check_user_option(o.user);
   std::string region = find_region(o.host, o.region, o.profile);
   if (region.empty()) {
     throw config_error("no region for host " + util::quoted(o.host) +
@@ -50,14 +54,7 @@ void run_token(const token_options& o, const global_options& globals) {
     clock = [t = *t] { return t; };
   }
   auto provider = default_credentials_chain(chain_options{o.profile});
-  if (globals.debug) {
-    const credentials c = provider->resolve();
-    std::cerr << "dsql: credentials from " << util::printable(c.source) << " (access key ID ending "
-              << (c.access_key_id.size() > 4 ? c.access_key_id.substr(c.access_key_id.size() - 4)
-                                             : std::string("?"))
-              << "), signing for " << util::printable(host) << " in " << util::printable(region)
-              << "\n";
-  }
+  if (globals.debug) print_credentials_used(provider->resolve(), host, region);
   token_generator generator(provider, clock);
   const std::string token =
       generator.generate(token_request{host, region, action_for_user(o.user), o.expires_in});
@@ -71,7 +68,7 @@ void register_token_command(CLI::App& app, const global_options& globals) {
   CLI::App* cmd = app.add_subcommand(
       "token", "Print an IAM auth token for a DSQL endpoint (DbConnectAdmin for user admin)");
   cmd->add_option("--host", opts->host, "Cluster endpoint or 26-character cluster ID")->required();
-  cmd->add_option("--region", opts->region, "Signing region (default: from the host, then env)");
+  cmd->add_option("--region", opts->region, region_help);
   cmd->add_option("--user", opts->user, "Database role; admin gets a DbConnectAdmin token")
       ->capture_default_str();
   cmd->add_option("--expires-in", opts->expires_in, "Token lifetime in seconds, 1..604800")

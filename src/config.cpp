@@ -14,6 +14,7 @@
 #include "dsql/version.hpp"
 #include "sigv4/sigv4.hpp"
 #include "util/env.hpp"
+#include "util/host_name.hpp"
 #include "util/printable.hpp"
 
 namespace dsql {
@@ -83,12 +84,6 @@ std::string decode(std::string_view s, std::string_view what) {
     throw config_error("malformed percent-escape in the URI's " + std::string(what));
   }
   return *decoded;
-}
-
-bool valid_host_chars(std::string_view host) {
-  return std::all_of(host.begin(), host.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == ':';
-  });
 }
 
 void apply_uri_parameter(config& cfg, const std::string& key, const std::string& value) {
@@ -249,17 +244,8 @@ resolved_config resolve(const config& cfg) {
         "no host: give the cluster endpoint (<cluster id>.dsql.<region>.on.aws) or a 26-character "
         "cluster ID with a region");
   }
-  if (cfg.host.size() > 253 || !valid_host_chars(cfg.host) || cfg.host.front() == '.' ||
-      cfg.host.front() == '-' || cfg.host.back() == '.' ||
-      cfg.host.find("..") != std::string::npos) {
-    throw config_error("malformed host " + util::quoted(cfg.host) +
-                       ": give a hostname such as <cluster id>.dsql.us-east-1.on.aws, without "
-                       "scheme, port or path");
-  }
-  if (!cfg.token_host.empty() && !valid_host_chars(cfg.token_host)) {
-    throw config_error("malformed token_host " + util::quoted(cfg.token_host) +
-                       ": give a bare hostname");
-  }
+  util::check_host_name(cfg.host);
+  if (!cfg.token_host.empty()) util::check_host_name(cfg.token_host, "token_host");
 
   r.region =
       find_region(cfg.token_host.empty() ? cfg.host : cfg.token_host, cfg.region, cfg.profile);

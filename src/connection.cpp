@@ -240,6 +240,10 @@ const resolved_config& connector::settings() const noexcept {
   return state_->settings;
 }
 
+const std::shared_ptr<credentials_provider>& connector::provider() const noexcept {
+  return state_->generator.provider();
+}
+
 std::string connector::token() {
   return state_->token();
 }

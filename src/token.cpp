@@ -8,6 +8,7 @@
 
 #include "dsql/errors.hpp"
 #include "sigv4/sigv4.hpp"
+#include "util/host_name.hpp"
 #include "util/printable.hpp"
 #include "util/time_format.hpp"
 
@@ -15,16 +16,6 @@ namespace dsql {
 namespace {
 
 constexpr std::string_view service = "dsql";
-
-bool valid_hostname(std::string_view host) {
-  if (host.empty() || host.size() > 253) return false;
-  for (char c : host) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == ':' || c == '[' || c == ']';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 bool valid_region(std::string_view region) {
   if (region.empty() || region.size() > 64) return false;
@@ -38,14 +29,7 @@ void check_request(const token_request& request, const credentials& creds) {
   if (request.hostname.empty()) {
     throw config_error("cannot sign a token: the hostname is empty; give the cluster endpoint");
   }
-  if (request.hostname.find("://") != std::string::npos) {
-    throw config_error("cannot sign a token for " + util::quoted(request.hostname) +
-                       ": give the bare hostname, without a scheme");
-  }
-  if (!valid_hostname(request.hostname)) {
-    throw config_error("cannot sign a token for " + util::quoted(request.hostname) +
-                       ": not a valid hostname (letters, digits, '-' and '.' only, no path)");
-  }
+  util::check_host_name(request.hostname, "token hostname");
   if (!valid_region(request.region)) {
     throw config_error(request.region.empty()
                            ? "cannot sign a token: no region; set one (e.g. us-east-1)"

@@ -73,6 +73,9 @@ class connector {
   // A token for this endpoint, fresh or reused per the options.
   std::string token();
   const resolved_config& settings() const noexcept;
+  // The provider that signs this connector's tokens: config.credentials, or the cached default
+  // chain. Its credentials are resolved (and cached) on first use.
+  const std::shared_ptr<credentials_provider>& provider() const noexcept;
 
   // The libpq keyword/value pairs used to connect, without the password.
   std::vector<std::pair<std::string, std::string>> libpq_parameters() const;
