@@ -3,6 +3,9 @@
 // Each subcommand lives in its own file and registers itself on the app.
 
 #include <CLI/CLI.hpp>
+#include <string>
+
+#include "dsql/credentials.hpp"
 
 namespace dsql::cli {
 
@@ -10,6 +13,26 @@ namespace dsql::cli {
 struct global_options {
   bool debug = false;
 };
+
+// What the subcommands that sign tokens share (cli/endpoint_options.cpp).
+
+// --region's help: which region wins when the host names one.
+inline constexpr const char* region_help =
+    "Signing region, for hosts that name none (a cluster ID, another DNS name). For a DSQL "
+    "endpoint the host's own region wins: a different --region or AWS_REGION is an error";
+
+// Throws config_error when `region` (given by `given_by`, e.g. "--region") or, when that is
+// empty, AWS_REGION names another region than the DSQL endpoint `host`: the host's region is the
+// one the cluster is in, so the other is a mistake that would otherwise be silently ignored.
+void check_region_agrees_with_host(const std::string& host, const std::string& region,
+                                   const std::string& given_by);
+
+// Throws config_error for an empty --user: an empty role name can never log in.
+void check_user_option(const std::string& user);
+
+// --debug: the credential source and the last four characters of the access key ID, on stderr.
+void print_credentials_used(const credentials& c, const std::string& host,
+                            const std::string& region);
 
 // Each register function adds its subcommand and sets a callback that runs it. A callback
 // reports failure by throwing; main() prints "dsql: <message>" on stderr and exits 1.

@@ -5,14 +5,22 @@
 
 #include "commands.hpp"
 #include "dsql/version.hpp"
+#include "util/printable.hpp"
+
+namespace {
+// The library escapes and truncates each value it quotes; this bounds whole messages too.
+constexpr std::size_t max_message_chars = 4000;
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Aurora DSQL connector for C++: tokens, psql with IAM auth, a local endpoint",
                "dsql"};
   app.require_subcommand(1);
-  // Errors are one line, so that scripts can show them as they are.
+  // Errors are one line, so that scripts can show them as they are; CLI11 quotes arguments as
+  // given, and they pass through the same escaping as the library's messages.
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
-    return std::string("dsql: ") + e.what() + " (run with --help for usage)\n";
+    return "dsql: " + dsql::util::printable(e.what(), max_message_chars) +
+           " (run with --help for usage)\n";
   });
   app.set_version_flag("--version", std::string("dsql ") + dsql::version);
   dsql::cli::global_options globals;
@@ -28,7 +36,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const std::exception& e) {
-    std::cerr << "dsql: " << e.what() << "\n";
+    std::cerr << "dsql: " << dsql::util::printable(e.what(), max_message_chars) << "\n";
     return 1;
   }
   return 0;

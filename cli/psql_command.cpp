@@ -14,6 +14,7 @@
 #include "dsql/connection.hpp"
 #include "dsql/errors.hpp"
 #include "util/env.hpp"
+#include "util/printable.hpp"
 
 namespace dsql::cli {
 namespace {
@@ -21,6 +22,7 @@ namespace {
 struct psql_options {
   std::string target;
   std::string user;
+  bool user_given = false;  // --user "" is an error, not "the default"
   std::string region;
   std::string profile;
   std::string database;
@@ -48,7 +50,13 @@ std::string quote(const std::string& value) {
     throw config_error("give an endpoint, cluster ID or URI (or set CLUSTER_ENDPOINT)");
   }
   config cfg = config_from_string(target);
-  if (!o.user.empty()) cfg.user = o.user;
+  if (o.user_given) {
+    check_user_option(o.user);
+    cfg.user = o.user;
+  }
+  check_region_agrees_with_host(cfg.token_host.empty() ? cfg.host : cfg.token_host,
+                                o.region.empty() ? cfg.region : o.region,
+                                o.region.empty() ? "the URI's region" : "--region");
   if (!o.region.empty()) cfg.region = o.region;
   if (!o.profile.empty()) cfg.profile = o.profile;
   if (!o.database.empty()) cfg.database = o.database;
@@ -65,9 +73,14 @@ std::string quote(const std::string& value) {
     if (!conninfo.empty()) conninfo += ' ';
     conninfo += key + "=" + quote(value);
   }
+  if (globals.debug) {
+    print_credentials_used(conn.provider()->resolve(), conn.settings().token_host,
+                           conn.settings().region);
+  }
   const std::string token = conn.token();
   if (globals.debug) {
-    std::cerr << "dsql: running " << o.psql << " with " << conninfo << " (token in PGPASSWORD)\n";
+    std::cerr << "dsql: running " << util::printable(o.psql) << " with "
+              << util::printable(conninfo, 2000) << " (token in PGPASSWORD)\n";
   }
 
   std::vector<std::string> args{o.psql, conninfo};
@@ -82,11 +95,11 @@ std::string quote(const std::string& value) {
   const int err = errno;
   ::unsetenv("PGPASSWORD");
   if (err == ENOENT) {
-    throw error("'" + o.psql +
-                "' was not found on PATH; install the PostgreSQL client (apt-get install "
+    throw error(util::quoted(o.psql) +
+                " was not found on PATH; install the PostgreSQL client (apt-get install "
                 "postgresql-client) or pass --psql PATH");
   }
-  throw error("could not start " + o.psql + ": " + std::strerror(err));
+  throw error("could not start " + util::quoted(o.psql) + ": " + std::strerror(err));
 }
 
 }  // namespace
@@ -97,8 +110,9 @@ void register_psql_command(CLI::App& app, const global_options& globals) {
       "psql", "Run psql against a DSQL endpoint with a fresh IAM token (psql args after --)");
   cmd->add_option("target", opts->target,
                   "Endpoint, cluster ID or postgres:// / dsql:// URI (default: $CLUSTER_ENDPOINT)");
-  cmd->add_option("--user,-U", opts->user, "Database role (default admin)");
-  cmd->add_option("--region", opts->region, "Region (default: from the host, then env)");
+  cmd->add_option("--user,-U", opts->user, "Database role (default admin)")
+      ->each([o = opts.get()](const std::string&) { o->user_given = true; });
+  cmd->add_option("--region", opts->region, region_help);
   cmd->add_option("--profile", opts->profile, "Shared config profile for credentials");
   cmd->add_option("--database,-d", opts->database, "Database (default postgres)");
   cmd->add_option("--port,-p", opts->port, "Port (default $PGPORT, else 5432)");

@@ -8,6 +8,8 @@
 #include "dsql/credentials.hpp"
 #include "dsql/errors.hpp"
 #include "dsql/token.hpp"
+#include "util/host_name.hpp"
+#include "util/printable.hpp"
 #include "util/time_format.hpp"
 
 namespace dsql::cli {
@@ -24,31 +26,35 @@ struct token_options {
 
 void run_token(const token_options& o, const global_options& globals) {
   if (o.host.empty()) throw config_error("--host is empty: give the cluster endpoint");
+  util::check_host_name(o.host, "--host");
+  check_region_agrees_with_host(o.host, o.region, "--region");
+  check_user_option(o.user);
   std::string region = find_region(o.host, o.region, o.profile);
   if (region.empty()) {
-    throw config_error("no region for host '" + o.host +
-                       "': use a DSQL endpoint (<id>.dsql.<region>.on.aws), pass --region, or "
+    throw config_error("no region for host " + util::quoted(o.host) +
+                       ": use a DSQL endpoint (<id>.dsql.<region>.on.aws), pass --region, or "
                        "set AWS_REGION");
   }
   const std::string host = is_cluster_id(o.host) ? o.host + ".dsql." + region + ".on.aws" : o.host;
 
   clock_function clock;
   if (!o.signing_time.empty()) {
-    auto t = util::parse_iso8601(o.signing_time);
+    const auto seconds = util::parse_iso8601(o.signing_time);
+    if (!seconds) {
+      throw config_error("--signing-time " + util::quoted(o.signing_time) +
+                         " is not a real UTC date and time like 2026-01-15T12:34:56Z");
+    }
+    const auto t = util::to_time_point(*seconds);
     if (!t) {
-      throw config_error("--signing-time '" + o.signing_time +
-                         "' is not a UTC time like 2026-01-15T12:34:56Z");
+      throw config_error("--signing-time " + util::quoted(o.signing_time) +
+                         " is outside the times a token can be signed at; give one between "
+                         "1970-01-01T00:00:00Z and " +
+                         util::far_future_text);
     }
     clock = [t = *t] { return t; };
   }
   auto provider = default_credentials_chain(chain_options{o.profile});
-  if (globals.debug) {
-    const credentials c = provider->resolve();
-    std::cerr << "dsql: credentials from " << c.source << " (access key ID ending "
-              << (c.access_key_id.size() > 4 ? c.access_key_id.substr(c.access_key_id.size() - 4)
-                                             : std::string("?"))
-              << "), signing for " << host << " in " << region << "\n";
-  }
+  if (globals.debug) print_credentials_used(provider->resolve(), host, region);
   token_generator generator(provider, clock);
   const std::string token =
       generator.generate(token_request{host, region, action_for_user(o.user), o.expires_in});
@@ -62,7 +68,7 @@ void register_token_command(CLI::App& app, const global_options& globals) {
   CLI::App* cmd = app.add_subcommand(
       "token", "Print an IAM auth token for a DSQL endpoint (DbConnectAdmin for user admin)");
   cmd->add_option("--host", opts->host, "Cluster endpoint or 26-character cluster ID")->required();
-  cmd->add_option("--region", opts->region, "Signing region (default: from the host, then env)");
+  cmd->add_option("--region", opts->region, region_help);
   cmd->add_option("--user", opts->user, "Database role; admin gets a DbConnectAdmin token")
       ->capture_default_str();
   cmd->add_option("--expires-in", opts->expires_in, "Token lifetime in seconds, 1..604800")

@@ -5,16 +5,24 @@
 // carry the port, the local CA and the local keys.
 
 #include <cstdlib>
+#include <iostream>
 #include <string>
 
 #include "dsql/config.hpp"
 #include "dsql/errors.hpp"
+#include "dsql/notice.hpp"
 
 namespace examples {
 
 inline std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return (v != nullptr && *v != '\0') ? v : fallback;
+}
+
+// The server's notices ("relation ... already exists, skipping") as one line of our own output;
+// without a handler the connector drops them.
+inline void print_notice(const dsql::notice& n) {
+  std::cout << "notice: " << n.severity << ": " << n.message << "\n";
 }
 
 inline dsql::config config_from_env() {
@@ -25,6 +33,7 @@ inline dsql::config config_from_env() {
   }
   cfg.user = env_or("CLUSTER_USER", "admin");
   cfg.region = env_or("REGION", "");
+  cfg.on_notice = print_notice;
   return cfg;
 }
 

@@ -7,9 +7,25 @@
 #include "dsql/pqxx.hpp"
 #include "example_env.hpp"
 
+// libpqxx hands notices to its error handlers as libpq's text ("NOTICE:  ...\n"); print each
+// as one line of our own output instead of libpqxx's default, stderr.
+class notice_printer final : public pqxx::errorhandler {
+ public:
+  using pqxx::errorhandler::errorhandler;
+  bool operator()(const char msg[]) noexcept override {
+    std::string line(msg);
+    line = line.substr(0, line.find('\n'));
+    std::cout << "notice: " << line.substr(0, line.find(":  ")) << ": "
+              << (line.find(":  ") == std::string::npos ? line : line.substr(line.find(":  ") + 3))
+              << "\n";
+    return false;  // handled: libpqxx's default handler need not print it too
+  }
+};
+
 int main() {
   try {
     std::unique_ptr<pqxx::connection> conn = dsql::pqxx_connect(examples::config_from_env());
+    const notice_printer notices(*conn);
     {
       pqxx::nontransaction ddl(*conn);  // DSQL: DDL on its own, outside a DML transaction
       ddl.exec(

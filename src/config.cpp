@@ -14,6 +14,8 @@
 #include "dsql/version.hpp"
 #include "sigv4/sigv4.hpp"
 #include "util/env.hpp"
+#include "util/host_name.hpp"
+#include "util/printable.hpp"
 
 namespace dsql {
 namespace {
@@ -51,8 +53,7 @@ std::int64_t parse_integer(std::string_view text, std::string_view what) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
-    throw config_error(std::string(what) + " must be a whole number, got '" + std::string(text) +
-                       "'");
+    throw config_error(std::string(what) + " must be a whole number, got " + util::quoted(text));
   }
   return value;
 }
@@ -62,7 +63,7 @@ std::uint16_t parse_port(std::string_view text, std::string_view where) {
   try {
     value = parse_integer(text, std::string("the port ") + std::string(where));
   } catch (const config_error&) {
-    throw config_error("invalid port '" + std::string(text) + "' " + std::string(where) +
+    throw config_error("invalid port " + util::quoted(text) + " " + std::string(where) +
                        ": give a number between 1 and 65535");
   }
   if (value < 1 || value > 65535) {
@@ -85,12 +86,6 @@ std::string decode(std::string_view s, std::string_view what) {
   return *decoded;
 }
 
-bool valid_host_chars(std::string_view host) {
-  return std::all_of(host.begin(), host.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == ':';
-  });
-}
-
 void apply_uri_parameter(config& cfg, const std::string& key, const std::string& value) {
   if (key == "region") {
     cfg.region = value;
@@ -100,8 +95,8 @@ void apply_uri_parameter(config& cfg, const std::string& key, const std::string&
     cfg.token_duration_seconds = parse_integer(value, "tokenDurationSecs");
   } else if (key == "sslmode") {
     if (!valid_sslmode(value)) {
-      throw config_error("unknown sslmode '" + value +
-                         "' in the URI; DSQL needs sslmode=verify-full (the default)");
+      throw config_error("unknown sslmode " + util::quoted(value) +
+                         " in the URI; DSQL needs sslmode=verify-full (the default)");
     }
     cfg.sslmode = value;
   } else if (key == "sslrootcert") {
@@ -169,8 +164,8 @@ config parse_connection_uri(std::string_view uri) {
   }
   const std::string scheme = lower(uri.substr(0, scheme_end));
   if (scheme != "postgres" && scheme != "postgresql" && scheme != "dsql") {
-    throw config_error("unsupported URI scheme '" + scheme +
-                       "://': use postgres://, postgresql:// or dsql://");
+    throw config_error("unsupported URI scheme " + util::quoted(scheme + "://") +
+                       ": use postgres://, postgresql:// or dsql://");
   }
   std::string_view rest = uri.substr(scheme_end + 3);
   std::string_view query;
@@ -225,7 +220,7 @@ config parse_connection_uri(std::string_view uri) {
     if (pair.empty()) continue;
     const auto eq = pair.find('=');
     if (eq == std::string_view::npos) {
-      throw config_error("URI parameter '" + std::string(pair) + "' has no value (use key=value)");
+      throw config_error("URI parameter " + util::quoted(pair) + " has no value (use key=value)");
     }
     apply_uri_parameter(cfg, decode(pair.substr(0, eq), "parameter name"),
                         decode(pair.substr(eq + 1), "parameter value"));
@@ -249,27 +244,21 @@ resolved_config resolve(const config& cfg) {
         "no host: give the cluster endpoint (<cluster id>.dsql.<region>.on.aws) or a 26-character "
         "cluster ID with a region");
   }
-  if (!valid_host_chars(cfg.host) || cfg.host.front() == '.' || cfg.host.front() == '-' ||
-      cfg.host.back() == '.' || cfg.host.find("..") != std::string::npos) {
-    throw config_error("malformed host '" + cfg.host +
-                       "': give a hostname such as <cluster id>.dsql.us-east-1.on.aws, without "
-                       "scheme, port or path");
-  }
-  if (!cfg.token_host.empty() && !valid_host_chars(cfg.token_host)) {
-    throw config_error("malformed token_host '" + cfg.token_host + "': give a bare hostname");
-  }
+  util::check_host_name(cfg.host);
+  if (!cfg.token_host.empty()) util::check_host_name(cfg.token_host, "token_host");
 
   r.region =
       find_region(cfg.token_host.empty() ? cfg.host : cfg.token_host, cfg.region, cfg.profile);
   if (r.region.empty()) {
-    throw config_error("no region for host '" + cfg.host +
-                       "': use a DSQL endpoint (<id>.dsql.<region>.on.aws), set the region "
+    throw config_error("no region for host " + util::quoted(cfg.host) +
+                       ": use a DSQL endpoint (<id>.dsql.<region>.on.aws), set the region "
                        "(config.region or ?region=), or set AWS_REGION");
   }
   const bool region_ok = std::all_of(r.region.begin(), r.region.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
   });
-  if (!region_ok) throw config_error("invalid region '" + r.region + "' (e.g. us-east-1)");
+  if (!region_ok)
+    throw config_error("invalid region " + util::quoted(r.region) + " (e.g. us-east-1)");
 
   // Only exact 26-character IDs expand; db.example.com stays a DNS name.
   r.endpoint = is_cluster_id(cfg.host) ? cfg.host + ".dsql." + r.region + ".on.aws" : cfg.host;
@@ -320,8 +309,8 @@ resolved_config resolve(const config& cfg) {
     }
   }
   if (r.sslrootcert != "system" && !file_exists(r.sslrootcert)) {
-    throw config_error("root certificate file '" + r.sslrootcert +
-                       "' does not exist or is not a file; fix sslrootcert or PGSSLROOTCERT");
+    throw config_error("root certificate file " + util::quoted(r.sslrootcert) +
+                       " does not exist or is not a file; fix sslrootcert or PGSSLROOTCERT");
   }
 
   if (cfg.connect_timeout.count() < 0) {
@@ -340,7 +329,8 @@ resolved_config resolve(const config& cfg) {
   for (const auto& [key, value] : cfg.libpq_params) {
     if (std::find(owned_libpq_keys.begin(), owned_libpq_keys.end(), key) !=
         owned_libpq_keys.end()) {
-      throw config_error("set '" + key + "' through its config field, not libpq_params");
+      throw config_error("set " + util::quoted(key) +
+                         " through its config field, not libpq_params");
     }
   }
 

@@ -10,6 +10,7 @@
 
 #include "dsql/errors.hpp"
 #include "server_error.hpp"
+#include "util/printable.hpp"
 
 namespace dsql {
 namespace {
@@ -28,6 +29,26 @@ bool wait_socket(PGconn* conn, bool for_write, steady::time_point deadline) {
     if (rc < 0 && errno != EINTR) return true;  // let PQconnectPoll report the socket error
   }
 }
+
+std::string field(const PGresult* res, int code) {
+  const char* v = PQresultErrorField(res, code);
+  return v != nullptr ? v : "";
+}
+
+void deliver_notice(void* arg, const PGresult* res) {
+  const auto* handler = static_cast<const notice_handler*>(arg);
+  if (handler == nullptr || !*handler) return;
+  try {
+    (*handler)(notice{field(res, PG_DIAG_SEVERITY), field(res, PG_DIAG_SQLSTATE),
+                      field(res, PG_DIAG_MESSAGE_PRIMARY), field(res, PG_DIAG_MESSAGE_DETAIL),
+                      field(res, PG_DIAG_MESSAGE_HINT)});
+  } catch (...) {
+    // libpq is C: nothing may unwind through it.
+  }
+}
+
+// Drops notices; what a connection gets without a handler, and before its handler is freed.
+void drop_notice(void*, const PGresult*) {}
 
 struct pgconn_deleter {
   void operator()(PGconn* c) const noexcept { PQfinish(c); }
@@ -52,7 +73,8 @@ pgconn_ptr open_libpq(const std::vector<std::pair<std::string, std::string>>& pa
   if (!conn) throw connection_error("libpq could not allocate a connection");
   PQsetErrorVerbosity(conn.get(), PQERRORS_VERBOSE);
   const auto deadline = steady::now() + settings.connect_timeout;
-  const std::string where = settings.endpoint + ":" + std::to_string(settings.port);
+  const std::string where =
+      util::printable(settings.endpoint) + ":" + std::to_string(settings.port);
 
   PostgresPollingStatusType state = PGRES_POLLING_WRITING;
   if (PQstatus(conn.get()) == CONNECTION_BAD) state = PGRES_POLLING_FAILED;
@@ -67,6 +89,9 @@ pgconn_ptr open_libpq(const std::vector<std::pair<std::string, std::string>>& pa
   if (state == PGRES_POLLING_FAILED) {
     detail::throw_connect_failure(PQerrorMessage(conn.get()), settings);
   }
+  // Verbose errors were for diagnosing the login; from here on libpq's default is kinder to
+  // whoever prints PQerrorMessage (no LOCATION lines).
+  PQsetErrorVerbosity(conn.get(), PQERRORS_DEFAULT);
   return conn;
 }
 
@@ -78,7 +103,8 @@ connection::~connection() {
   close();
 }
 
-connection::connection(connection&& other) noexcept : conn_(other.conn_) {
+connection::connection(connection&& other) noexcept
+    : conn_(other.conn_), notices_(std::move(other.notices_)) {
   other.conn_ = nullptr;
 }
 
@@ -86,15 +112,26 @@ connection& connection::operator=(connection&& other) noexcept {
   if (this != &other) {
     close();
     conn_ = other.conn_;
+    notices_ = std::move(other.notices_);
     other.conn_ = nullptr;
   }
   return *this;
 }
 
 PGconn* connection::release() noexcept {
+  // The handler dies with this object; the released handle must not point at it.
+  if (conn_ != nullptr && notices_) PQsetNoticeReceiver(conn_, drop_notice, nullptr);
+  notices_.reset();
   PGconn* c = conn_;
   conn_ = nullptr;
   return c;
+}
+
+void connection::set_notice_handler(notice_handler handler) {
+  if (conn_ == nullptr) throw connection_error("set_notice_handler on a closed connection");
+  auto next = std::make_unique<notice_handler>(std::move(handler));
+  PQsetNoticeReceiver(conn_, deliver_notice, next.get());
+  notices_ = std::move(next);
 }
 
 bool connection::is_open() const noexcept {
@@ -106,6 +143,7 @@ void connection::close() noexcept {
     PQfinish(conn_);
     conn_ = nullptr;
   }
+  notices_.reset();
 }
 
 result connection::exec(std::string_view sql) {
@@ -238,6 +276,10 @@ const resolved_config& connector::settings() const noexcept {
   return state_->settings;
 }
 
+const std::shared_ptr<credentials_provider>& connector::provider() const noexcept {
+  return state_->generator.provider();
+}
+
 std::string connector::token() {
   return state_->token();
 }
@@ -252,16 +294,21 @@ connection connector::connect() {
     std::string value;
     ~wiped() { OPENSSL_cleanse(value.data(), value.size()); }
   };
+  auto with_notices = [this](pgconn_ptr raw) {
+    connection c(raw.release());
+    c.set_notice_handler(state_->settings.source.on_notice);
+    return c;
+  };
   try {
     wiped tok{state_->token()};
-    return connection(open_libpq(state_->params, tok.value, state_->settings).release());
+    return with_notices(open_libpq(state_->params, tok.value, state_->settings));
   } catch (const auth_error& e) {
     // An expired signature is worth one more try with a freshly signed token; anything else
     // would fail the same way again.
     if (!e.signature_expired()) throw;
   }
   wiped tok{state_->fresh_token()};
-  return connection(open_libpq(state_->params, tok.value, state_->settings).release());
+  return with_notices(open_libpq(state_->params, tok.value, state_->settings));
 }
 
 connection connect(const config& cfg) {

@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "util/printable.hpp"
+
 namespace dsql::detail {
 namespace {
 
@@ -75,8 +77,8 @@ server_error_fields parse_verbose_error(const std::string& text) {
 }
 
 std::string diagnose_refusal(const server_error_fields& f, const resolved_config& s) {
-  const std::string& user = s.source.user;
-  const std::string action(to_string(action_for_user(user)));
+  const std::string action(to_string(action_for_user(s.source.user)));
+  const std::string user = util::printable(s.source.user);
   if (f.hint.find("Wrong user to action mapping") != std::string::npos) {
     return "the token's action does not fit user '" + user + "': user admin needs a " +
            "DbConnectAdmin token and every other role a DbConnect token (this connector signs " +
@@ -95,14 +97,14 @@ std::string diagnose_refusal(const server_error_fields& f, const resolved_config
   std::string d =
       "the server refused the IAM token. Check that: the credentials' IAM principal "
       "is allowed dsql:" +
-      action + " on this cluster; the region '" + s.region +
-      "' is the cluster's region; the token is signed for the cluster's own "
-      "hostname (signed for '" +
-      s.token_host + "')";
+      action + " on this cluster; the region " + util::quoted(s.region) +
+      " is the cluster's region; the token is signed for the cluster's own "
+      "hostname (signed for " +
+      util::quoted(s.token_host) + ")";
   const std::string host_region = region_from_host(s.endpoint);
   if (!host_region.empty() && host_region != s.region) {
-    d += "; note: the host says region '" + host_region + "' but the token was signed for '" +
-         s.region + "'";
+    d += "; note: the host says region " + util::quoted(host_region) +
+         " but the token was signed for " + util::quoted(s.region);
   }
   if (user != "admin") {
     d += "; role '" + user +
@@ -117,29 +119,34 @@ void throw_connect_failure(const std::string& libpq_message, const resolved_conf
   const server_error_fields f = parse_verbose_error(libpq_message);
   const bool refused = f.sqlstate == "28000" || f.sqlstate == "28P01" ||
                        f.message.find("access denied") != std::string::npos;
-  const std::string where = settings.endpoint + ":" + std::to_string(settings.port);
+  const std::string where =
+      util::printable(settings.endpoint) + ":" + std::to_string(settings.port);
+  // The server's words may repeat what the client sent (user names, for one).
+  const std::string message = util::printable(f.message, 500, util::whitespace::collapse);
+  const std::string hint =
+      f.hint.empty() ? ""
+                     : " (hint: " + util::printable(f.hint, 500, util::whitespace::collapse) + ")";
   if (refused) {
     const std::string diagnosis = diagnose_refusal(f, settings);
-    std::string what =
-        "login to " + where + " as '" + settings.source.user + "' refused: " + f.message;
-    if (!f.hint.empty()) what += " (hint: " + f.hint + ")";
-    what += "; " + diagnosis;
+    const std::string what = "login to " + where + " as " + util::quoted(settings.source.user) +
+                             " refused: " + message + hint + "; " + diagnosis;
     throw auth_error(what, f.sqlstate, f.message, f.hint, diagnosis);
   }
-  std::string msg = f.severity.empty()
-                        ? f.message
-                        : f.message + (f.hint.empty() ? "" : " (hint: " + f.hint + ")");
-  throw connection_error("could not connect to " + where + ": " + msg);
+  throw connection_error("could not connect to " + where + ": " + message +
+                         (f.severity.empty() ? "" : hint));
 }
 
 void throw_result_error(PGconn* conn, PGresult* res) {
   if (PQstatus(conn) == CONNECTION_BAD) {
-    throw connection_error(std::string("connection lost: ") + trim(PQerrorMessage(conn)));
+    throw connection_error("connection lost: " +
+                           util::printable(PQerrorMessage(conn), 500, util::whitespace::collapse));
   }
   std::string message = field(res, PG_DIAG_MESSAGE_PRIMARY);
   std::string sqlstate = field(res, PG_DIAG_SQLSTATE);
   if (message.empty()) message = trim(res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
-  std::string what = message;
+  // Statement errors quote identifiers and values from the statement: escaped, but long enough
+  // to keep the server's whole sentence.
+  std::string what = util::printable(message, 1000);
   if (!sqlstate.empty()) what = sqlstate + ": " + what;
   throw sql_error(what, sqlstate, message, field(res, PG_DIAG_MESSAGE_HINT),
                   field(res, PG_DIAG_MESSAGE_DETAIL));

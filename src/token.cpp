@@ -8,22 +8,14 @@
 
 #include "dsql/errors.hpp"
 #include "sigv4/sigv4.hpp"
+#include "util/host_name.hpp"
+#include "util/printable.hpp"
 #include "util/time_format.hpp"
 
 namespace dsql {
 namespace {
 
 constexpr std::string_view service = "dsql";
-
-bool valid_hostname(std::string_view host) {
-  if (host.empty() || host.size() > 253) return false;
-  for (char c : host) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == ':' || c == '[' || c == ']';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 bool valid_region(std::string_view region) {
   if (region.empty() || region.size() > 64) return false;
@@ -37,28 +29,22 @@ void check_request(const token_request& request, const credentials& creds) {
   if (request.hostname.empty()) {
     throw config_error("cannot sign a token: the hostname is empty; give the cluster endpoint");
   }
-  if (request.hostname.find("://") != std::string::npos) {
-    throw config_error("cannot sign a token for '" + request.hostname +
-                       "': give the bare hostname, without a scheme");
-  }
-  if (!valid_hostname(request.hostname)) {
-    throw config_error("cannot sign a token for '" + request.hostname +
-                       "': not a valid hostname (letters, digits, '-' and '.' only, no path)");
-  }
+  util::check_host_name(request.hostname, "token hostname");
   if (!valid_region(request.region)) {
     throw config_error(request.region.empty()
                            ? "cannot sign a token: no region; set one (e.g. us-east-1)"
-                           : "cannot sign a token: '" + request.region +
-                                 "' is not a valid region (e.g. us-east-1)");
+                           : "cannot sign a token: " + util::quoted(request.region) +
+                                 " is not a valid region (e.g. us-east-1)");
   }
   if (request.expires_in < 1 || request.expires_in > max_token_expiry_seconds) {
     throw config_error("token expiry must be between 1 and 604800 seconds (one week), got " +
                        std::to_string(request.expires_in));
   }
   if (creds.access_key_id.empty() || creds.secret_access_key.empty()) {
-    throw credentials_error("cannot sign a token: the credentials" +
-                            (creds.source.empty() ? std::string() : " from " + creds.source) +
-                            " have an empty access key ID or secret access key");
+    throw credentials_error(
+        "cannot sign a token: the credentials" +
+        (creds.source.empty() ? std::string() : " from " + util::printable(creds.source)) +
+        " have an empty access key ID or secret access key");
   }
 }
 
@@ -115,14 +101,26 @@ std::string sign_with_key(const token_request& request, const credentials& creds
   return token;
 }
 
+// A clock (or --signing-time) far outside the present would overflow the arithmetic below and
+// produce a date SigV4 cannot carry.
+void check_signing_time(std::chrono::system_clock::time_point t) {
+  if (util::in_safe_range(t)) return;
+  throw config_error("cannot sign a token at " + util::format_iso8601(t) +
+                     ": the signing time must be between 1970-01-01T00:00:00Z and " +
+                     util::far_future_text + "; check the clock or the signing time given");
+}
+
 void check_expiration(const token_request& request, const credentials& creds,
                       std::chrono::system_clock::time_point now) {
   if (!creds.expiration) return;
   const auto token_end = now + std::chrono::seconds(request.expires_in);
   if (*creds.expiration >= token_end) return;
+  const std::string from = creds.source.empty() ? "" : " from " + util::printable(creds.source);
+  // Compared before subtracting: a provider may hand out any time point, even min().
   const auto left =
-      std::chrono::duration_cast<std::chrono::seconds>(*creds.expiration - now).count();
-  const std::string from = creds.source.empty() ? "" : " from " + creds.source;
+      *creds.expiration <= now
+          ? 0
+          : std::chrono::duration_cast<std::chrono::seconds>(*creds.expiration - now).count();
   if (left <= 0) {
     throw credentials_error("the credentials" + from + " expired at " +
                             util::format_iso8601(*creds.expiration) +
@@ -147,6 +145,7 @@ std::string_view to_string(token_action action) noexcept {
 std::string generate_token(const token_request& request, const credentials& creds,
                            std::chrono::system_clock::time_point signing_time) {
   check_request(request, creds);
+  check_signing_time(signing_time);
   const std::string amz_date = sigv4::format_amz_date(signing_time);
   const sigv4::hmac_key key(sigv4::derive_signing_key(
       creds.secret_access_key, std::string_view(amz_date).substr(0, 8), request.region, service));
@@ -209,6 +208,7 @@ std::string token_generator::generate(const token_request& request) {
   const credentials creds = provider_->resolve();
   check_request(request, creds);
   const auto now = clock_();
+  check_signing_time(now);
   check_expiration(request, creds, now);
   const std::string amz_date = sigv4::format_amz_date(now);
   const auto m = cache_->get(creds, std::string_view(amz_date).substr(0, 8), request.region);

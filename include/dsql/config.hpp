@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "dsql/credentials.hpp"
+#include "dsql/notice.hpp"
 #include "dsql/token.hpp"
 
 namespace dsql {
@@ -47,6 +48,9 @@ struct config {
   std::string application_name_prefix;
   // Other libpq parameters (options, keepalives, ...), passed through unchanged.
   std::map<std::string, std::string> libpq_params;
+  // Receives the server's notices on every connection opened with this config (pools
+  // included). Empty: notices are dropped; libpq's default would print each on stderr, raw.
+  notice_handler on_notice;
 };
 
 // Parses postgres://, postgresql:// or dsql:// URIs. Query parameters region, profile and

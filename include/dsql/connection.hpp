@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dsql/config.hpp"
+#include "dsql/notice.hpp"
 #include "dsql/result.hpp"
 
 // libpq's handle, deliberately reachable so that users can call libpq directly.
@@ -28,7 +29,8 @@ class connection {
   connection& operator=(const connection&) = delete;
 
   PGconn* raw() const noexcept { return conn_; }
-  // Gives up ownership; the caller must PQfinish the handle.
+  // Gives up ownership; the caller must PQfinish the handle. A notice handler set here stays
+  // behind: the handle drops notices until the caller sets its own receiver.
   PGconn* release() noexcept;
   explicit operator bool() const noexcept { return conn_ != nullptr; }
   // True when the handle exists and libpq reports CONNECTION_OK.
@@ -43,8 +45,15 @@ class connection {
   // True while a transaction block is open (or failed and not yet ended).
   bool in_transaction() const noexcept;
 
+  // Sends the server's notices to `handler`; an empty handler drops them. Connections from
+  // dsql::connect and the pools start with config.on_notice; a connection made from a PGconn*
+  // keeps libpq's notice processing until this is called.
+  void set_notice_handler(notice_handler handler);
+
  private:
   PGconn* conn_ = nullptr;
+  // On the heap, so that libpq's pointer to it survives moves of the connection.
+  std::unique_ptr<notice_handler> notices_;
 };
 
 // Resolves the config, signs a fresh token and opens a connection. Throws config_error,
@@ -73,6 +82,9 @@ class connector {
   // A token for this endpoint, fresh or reused per the options.
   std::string token();
   const resolved_config& settings() const noexcept;
+  // The provider that signs this connector's tokens: config.credentials, or the cached default
+  // chain. Its credentials are resolved (and cached) on first use.
+  const std::shared_ptr<credentials_provider>& provider() const noexcept;
 
   // The libpq keyword/value pairs used to connect, without the password.
   std::vector<std::pair<std::string, std::string>> libpq_parameters() const;

@@ -6,6 +6,7 @@
 #include "dsql/connection.hpp"
 #include "dsql/credentials.hpp"
 #include "dsql/errors.hpp"
+#include "dsql/notice.hpp"
 #include "dsql/pool.hpp"
 #include "dsql/result.hpp"
 #include "dsql/retry.hpp"

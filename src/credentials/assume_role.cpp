@@ -12,6 +12,7 @@
 #include "dsql/errors.hpp"
 #include "sigv4/request_signer.hpp"
 #include "util/env.hpp"
+#include "util/printable.hpp"
 #include "util/time_format.hpp"
 
 namespace dsql::credential_sources {
@@ -95,8 +96,8 @@ sts_endpoint resolve_sts_endpoint(const std::optional<std::string>& profile_regi
   if (!region) region = util::get_env("AWS_DEFAULT_REGION");
   if (!region) region = profile_region;
   if (region && !valid_region(*region)) {
-    throw credentials_error("STS: the region '" + one_line(*region, 64) +
-                            "' is not a valid AWS region name; check AWS_REGION, "
+    throw credentials_error("STS: the region " + util::quoted(*region) +
+                            " is not a valid AWS region name; check AWS_REGION, "
                             "AWS_DEFAULT_REGION and the profile's region");
   }
   sts_endpoint ep;
@@ -134,8 +135,9 @@ credentials parse_sts_response(const std::string& xml, long http_status, const s
   pugi::xml_node error = child(root, "Error");
   if (!error && std::strcmp(root.name(), "Error") == 0) error = root;
   if (error || http_status != 200) {
-    const std::string code = one_line(text_of(child(error, "Code")), 80);
-    const std::string message = one_line(redact(text_of(child(error, "Message")), secrets), 300);
+    const std::string code = util::printable(text_of(child(error, "Code")), 80);
+    const std::string message = util::printable(redact(text_of(child(error, "Message")), secrets),
+                                                300, util::whitespace::collapse);
     std::string msg = who + ": STS " + action + " failed (" + status;
     if (!code.empty()) msg += " " + code;
     if (!message.empty()) msg += ": " + message;
@@ -161,7 +163,7 @@ credentials parse_sts_response(const std::string& xml, long http_status, const s
       throw credentials_error(who + ": STS " + action + " response has no " + key);
     }
   }
-  c.expiration = util::parse_iso8601(text_of(child(creds, "Expiration")));
+  c.expiration = util::parse_expiration(text_of(child(creds, "Expiration")));
   if (!c.expiration) {
     throw credentials_error(who + ": STS " + action +
                             " response has no valid Expiration (ISO 8601 time)");
@@ -236,8 +238,8 @@ class role_resolver {
   credentials resolve(const std::string& name) {
     visited_.push_back(name);
     const aws_config::section* p = files_.find_profile(name);
-    if (p == nullptr) throw credentials_error("AWS profile '" + name + "' not found");
-    const std::string who = "AWS profile '" + name + "'";
+    const std::string who = profile_label(name);
+    if (p == nullptr) throw credentials_error(who + " not found");
     const std::string role_arn = p->get("role_arn").value_or("");
     const auto source_profile = p->get("source_profile");
     const auto credential_source = p->get("credential_source");
@@ -247,7 +249,7 @@ class role_resolver {
       throw credentials_error(who +
                               " has both source_profile and credential_source; keep the "
                               "one that supplies the credentials to assume " +
-                              role_arn + " with");
+                              util::printable(role_arn) + " with");
     }
     if (p->get("mfa_serial")) {
       throw credentials_error(who +
@@ -282,7 +284,8 @@ class role_resolver {
  private:
   credentials from_credential_source(const std::string& name, const aws_config::section& p,
                                      const std::string& kind) {
-    const std::string who = "AWS profile '" + name + "' (credential_source = " + kind + ")";
+    const std::string who =
+        profile_label(name) + " (credential_source = " + util::printable(kind) + ")";
     try {
       if (kind == "Environment") {
         if (auto c = try_environment()) return *c;
@@ -293,24 +296,25 @@ class role_resolver {
     } catch (const credentials_error& e) {
       throw credentials_error(who + ": " + e.what());
     }
-    throw credentials_error("AWS profile '" + name +
-                            "' has credential_source = " + one_line(kind, 64) +
+    throw credentials_error(profile_label(name) + " has credential_source = " + util::quoted(kind) +
                             "; use Environment, Ec2InstanceMetadata or EcsContainer");
   }
 
   credentials from_source_profile(const std::string& parent, const std::string& source) {
     const aws_config::section* sp = files_.find_profile(source);
     if (sp == nullptr) {
-      throw credentials_error("AWS profile '" + parent + "' has source_profile = " + source +
-                              ", but profile '" + source + "' was not found in " +
-                              files_.config_path + " or " + files_.credentials_path);
+      throw credentials_error(
+          profile_label(parent) + " has source_profile = " + util::printable(source) +
+          ", but profile " + util::quoted(source) + " was not found in " +
+          util::printable(files_.config_path) + " or " + util::printable(files_.credentials_path));
     }
     if (std::find(visited_.begin(), visited_.end(), source) != visited_.end()) {
       // botocore's one exception: a profile may name itself when its own keys are the base.
       if (!(source == parent && has_static_keys(*sp))) {
         std::string loop;
-        for (const auto& v : visited_) loop += v + " -> ";
-        throw credentials_error("AWS profiles form a source_profile cycle: " + loop + source +
+        for (const auto& v : visited_) loop += util::printable(v) + " -> ";
+        throw credentials_error("AWS profiles form a source_profile cycle: " + loop +
+                                util::printable(source) +
                                 "; point one of them at a profile with credentials (static "
                                 "keys, credential_process, SSO) or use credential_source");
       }
@@ -318,9 +322,9 @@ class role_resolver {
     // botocore: static keys end the chain even when the source profile has its own role_arn.
     if (has_static_keys(*sp) || !sp->get("role_arn")) {
       if (auto c = try_profile_without_role(files_, source, process_timeout_, net_)) return *c;
-      throw credentials_error("AWS profile '" + parent + "' has source_profile = " + source +
-                              ", but profile '" + source +
-                              "' has no credentials (static keys, credential_process, SSO or "
+      throw credentials_error(profile_label(parent) + " has source_profile = " +
+                              util::printable(source) + ", but profile " + util::quoted(source) +
+                              " has no credentials (static keys, credential_process, SSO or "
                               "its own role_arn)");
     }
     return resolve(source);
@@ -328,7 +332,8 @@ class role_resolver {
 
   credentials assume(const std::string& name, const aws_config::section& p,
                      const std::string& role_arn, const credentials& base) {
-    const std::string who = "AWS profile '" + name + "' (assume role " + role_arn + ")";
+    const std::string who =
+        profile_label(name) + " (assume role " + util::printable(role_arn) + ")";
     std::vector<std::pair<std::string, std::string>> fields = {
         {"Action", "AssumeRole"},
         {"Version", sts_version},

@@ -62,7 +62,8 @@ class caching_provider final : public credentials_provider {
     return !c.expiration || *c.expiration > now;
   }
   bool needs_refresh(const credentials& c, std::chrono::system_clock::time_point now) const {
-    return c.expiration && *c.expiration - early_ <= now;
+    // now + early_ rather than expiration - early_: a provider may hand out any time point.
+    return c.expiration && *c.expiration <= now + early_;
   }
 
   std::shared_ptr<credentials_provider> inner_;

@@ -9,6 +9,7 @@
 #include "dsql/credentials.hpp"
 #include "dsql/errors.hpp"
 #include "util/env.hpp"
+#include "util/printable.hpp"
 
 namespace dsql {
 
@@ -49,26 +50,6 @@ std::string redact(std::string text, const std::vector<std::string>& secrets) {
   return text;
 }
 
-std::string one_line(const std::string& text, std::size_t max_chars) {
-  std::string out;
-  bool space = false;
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c <= 0x20 || c == 0x7f) {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += ch;
-    if (out.size() >= max_chars) {
-      out += "...";
-      break;
-    }
-  }
-  return out;
-}
-
 }  // namespace credential_sources
 
 namespace {
@@ -103,8 +84,9 @@ class default_chain final : public credentials_provider {
     const std::string profile = aws_config::selected_profile_name(options_.profile);
     std::string msg =
         "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-        "or configure profile '" +
-        profile + "' in " + files.config_path + " or " + files.credentials_path +
+        "or configure profile " +
+        util::quoted(profile) + " in " + util::printable(files.config_path) + " or " +
+        util::printable(files.credentials_path) +
         " (choose another with AWS_PROFILE), or pass credentials explicitly. Tried:";
     for (std::size_t i = 0; i < tried.size(); ++i) msg += (i == 0 ? " " : "; ") + tried[i];
     for (const auto& w : files.warnings) msg += "; note: " + w;
@@ -123,8 +105,8 @@ class default_chain final : public credentials_provider {
         // An explicit profile skips the environment, as botocore does: the caller asked for
         // that profile, not for whatever the shell happens to export.
         if (!options_.profile.empty()) {
-          tried.push_back("environment variables skipped (profile '" + options_.profile +
-                          "' was given explicitly)");
+          tried.push_back("environment variables skipped (profile " +
+                          util::quoted(options_.profile) + " was given explicitly)");
           return std::nullopt;
         }
         if (auto c = credential_sources::try_environment()) return c;
@@ -140,9 +122,10 @@ class default_chain final : public credentials_provider {
           return c;
         }
         tried.push_back(section == nullptr
-                            ? "profile '" + profile + "' (not found in " + files.config_path +
-                                  " or " + files.credentials_path + ")"
-                            : "profile '" + profile + "' (has no credential settings)");
+                            ? "profile " + util::quoted(profile) + " (not found in " +
+                                  util::printable(files.config_path) + " or " +
+                                  util::printable(files.credentials_path) + ")"
+                            : "profile " + util::quoted(profile) + " (has no credential settings)");
         return std::nullopt;
       }
       case step::web_identity: {

@@ -9,14 +9,14 @@
 
 #include <array>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "credentials/http_client.hpp"
 #include "credentials/sources.hpp"
 #include "dsql/errors.hpp"
 #include "util/env.hpp"
+#include "util/printable.hpp"
+#include "util/read_file.hpp"
 
 namespace dsql::credential_sources {
 
@@ -45,27 +45,29 @@ bool allowed_v6(const in6_addr& a) {
 
 [[noreturn]] void disallowed(const std::string& host, const std::string& why) {
   throw credentials_error(
-      std::string(who_prefix) + ": AWS_CONTAINER_CREDENTIALS_FULL_URI points at host '" + host +
-      "', " + why +
+      std::string(who_prefix) + ": AWS_CONTAINER_CREDENTIALS_FULL_URI points at host " +
+      util::quoted(host) + ", " + why +
       ". Over http only loopback addresses, 169.254.170.2 (ECS) and 169.254.170.23 or "
       "fd00:ec2::23 (EKS Pod Identity) are allowed; use https for any other host");
 }
 
 std::string read_token_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw credentials_error(std::string(who_prefix) +
-                            ": AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
-                            "names " +
-                            path +
-                            ", which cannot be read; check the path (EKS Pod "
-                            "Identity mounts it into the pod) and its permissions");
+  const std::string fix =
+      "check the path (EKS Pod Identity mounts it into the pod) and its permissions";
+  std::optional<std::string> text =
+      util::read_file(path,
+                      std::string(who_prefix) +
+                          ": the authorization token file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)",
+                      fix);
+  if (!text) {
+    throw credentials_error(
+        std::string(who_prefix) + ": AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names " +
+        util::printable(path) + ", which cannot be read: it does not exist; " + fix);
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
+  std::string token = std::move(*text);
   if (token.empty()) {
-    throw credentials_error(std::string(who_prefix) + ": the authorization token file " + path +
+    throw credentials_error(std::string(who_prefix) + ": the authorization token file " +
+                            util::printable(path) +
                             " (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) is empty");
   }
   return token;
@@ -77,7 +79,7 @@ std::optional<std::string> authorization_token() {
   std::string from;
   if (auto file = util::get_env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")) {
     token = read_token_file(*file);
-    from = "the file " + *file + " (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)";
+    from = "the file " + util::printable(*file) + " (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)";
   } else if (auto value = util::get_env("AWS_CONTAINER_AUTHORIZATION_TOKEN")) {
     token = std::move(value);
     from = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
@@ -98,7 +100,8 @@ std::string error_detail(const std::string& body) {
   for (const char* key : {"code", "Code", "message", "Message"}) {
     const auto it = doc.find(key);
     if (it != doc.end() && it->is_string()) {
-      out += (out.empty() ? "" : ": ") + one_line(it->get<std::string>(), 200);
+      out += (out.empty() ? "" : ": ") +
+             util::printable(it->get<std::string>(), 200, util::whitespace::collapse);
     }
   }
   return out;

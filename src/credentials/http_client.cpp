@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "sigv4/sigv4.hpp"
+#include "util/printable.hpp"
 
 namespace dsql::http {
 
@@ -59,7 +60,7 @@ url_parts parse_url(const std::string& url) {
   std::unique_ptr<CURLU, url_deleter> u(curl_url());
   if (!u) throw std::bad_alloc();
   if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    throw config_error("'" + url + "' is not a valid URL");
+    throw config_error(util::quoted(url) + " is not a valid URL");
   }
   url_parts parts;
   auto get = [&](CURLUPart what, std::string& out, unsigned flags) {
@@ -77,7 +78,7 @@ url_parts parse_url(const std::string& url) {
     parts.host = parts.host.substr(1, parts.host.size() - 2);
   }
   if (parts.scheme != "http" && parts.scheme != "https") {
-    throw config_error("'" + url + "' is not an http or https URL");
+    throw config_error(util::quoted(url) + " is not an http or https URL");
   }
   return parts;
 }
@@ -86,7 +87,7 @@ std::string describe_endpoint(const std::string& url) {
   try {
     const url_parts p = parse_url(url);
     const bool v6 = p.host.find(':') != std::string::npos;
-    return p.scheme + "://" + (v6 ? "[" + p.host + "]" : p.host) + ":" + p.port;
+    return util::printable(p.scheme + "://" + (v6 ? "[" + p.host + "]" : p.host) + ":" + p.port);
   } catch (const error&) {
     return "an invalid URL";
   }
@@ -178,7 +179,8 @@ response perform(const request& r) {
       // curl's own words describe the transport (TLS, reset...), never our headers or body.
       why = error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(rc);
     }
-    throw transport_error(where + ": " + why, kind);
+    throw transport_error(where + ": " + util::printable(why, 300, util::whitespace::collapse),
+                          kind);
   }
   response resp;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);

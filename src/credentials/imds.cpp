@@ -9,6 +9,7 @@
 #include "credentials/sources.hpp"
 #include "dsql/errors.hpp"
 #include "util/env.hpp"
+#include "util/printable.hpp"
 #include "util/time_format.hpp"
 
 namespace dsql::credential_sources {
@@ -82,13 +83,14 @@ class imds_client {
   credentials fetch() {
     fetch_token();
     const std::string role = fetch_role();
-    const http::response resp = get(roles_path + role, "the credentials of role '" + role + "'");
+    const std::string what = "the credentials of role " + util::quoted(role);
+    const http::response resp = get(roles_path + role, what);
     if (resp.status == 404) {
-      throw credentials_error(who_ + " has no credentials for role '" + role +
-                              "' (HTTP 404); the instance profile may have just changed: retry, "
+      throw credentials_error(who_ + " has no credentials for role " + util::quoted(role) +
+                              " (HTTP 404); the instance profile may have just changed: retry, "
                               "or check the role attached to the instance");
     }
-    expect_ok(resp, "the credentials of role '" + role + "'");
+    expect_ok(resp, what);
     return parse_imds_credentials(resp.body, role);
   }
 
@@ -228,8 +230,8 @@ credentials parse_metadata_credentials(const std::string& json_text, const std::
     return it->get<std::string>();
   };
   if (auto code = text("Code"); code && *code != "Success") {
-    throw credentials_error(who + " reported Code '" + one_line(*code, 64) +
-                            "' instead of Success; check the role and its trust policy, or retry");
+    throw credentials_error(who + " reported Code " + util::quoted(*code) +
+                            " instead of Success; check the role and its trust policy, or retry");
   }
   credentials c;
   for (const auto& [key, out] :
@@ -249,7 +251,7 @@ credentials parse_metadata_credentials(const std::string& json_text, const std::
                             " sent credentials without Expiration; the endpoint is not "
                             "answering as AWS documents");
   }
-  c.expiration = util::parse_iso8601(*expiration);
+  c.expiration = util::parse_expiration(*expiration);
   if (!c.expiration) {
     throw credentials_error(who + " sent an Expiration that is not an ISO 8601 time");
   }
@@ -259,7 +261,7 @@ credentials parse_metadata_credentials(const std::string& json_text, const std::
 
 credentials parse_imds_credentials(const std::string& json_text, const std::string& role) {
   return parse_metadata_credentials(
-      json_text, "EC2 instance metadata (IMDS) for role '" + role + "'", "imds:" + role);
+      json_text, "EC2 instance metadata (IMDS) for role " + util::quoted(role), "imds:" + role);
 }
 
 credentials fetch_imds(const network_settings& net, const aws_config::section* profile) {

@@ -8,10 +8,12 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "credentials/sources.hpp"
 #include "dsql/errors.hpp"
+#include "util/printable.hpp"
 #include "util/time_format.hpp"
 
 extern char** environ;
@@ -24,9 +26,14 @@ namespace {
 constexpr std::size_t max_stdout_bytes = 1 << 20;
 constexpr std::size_t max_stderr_bytes = 64 << 10;
 constexpr std::size_t stderr_excerpt_chars = 512;
+// How long output may stay open once the helper itself has exited: only something it started
+// can still hold the pipes then, and the credentials must not wait on a stray background job.
+constexpr std::chrono::milliseconds output_grace{1000};
+// How often the read loop looks whether the helper has exited.
+constexpr std::chrono::milliseconds exit_check_interval{50};
 
 std::string prefix(const std::string& profile_name) {
-  return "credential_process for AWS profile '" + profile_name + "'";
+  return "credential_process for " + profile_label(profile_name);
 }
 
 std::string describe_timeout(std::chrono::milliseconds t) {
@@ -34,10 +41,10 @@ std::string describe_timeout(std::chrono::milliseconds t) {
   return std::to_string(t.count()) + " ms";
 }
 
-// The child's own words, made safe for a one-line message: whitespace and control characters
-// collapse to single spaces.
+// The child's own words, made safe for a one-line message: whitespace collapses to single
+// spaces, control characters are escaped.
 std::string stderr_excerpt(const std::string& err) {
-  return credential_sources::one_line(err, stderr_excerpt_chars);
+  return util::printable(err, stderr_excerpt_chars, util::whitespace::collapse);
 }
 
 class fd_guard {
@@ -76,10 +83,10 @@ int wait_for(pid_t pid, int options, int* status) {
   }
 }
 
-void kill_and_reap(pid_t pid) {
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  wait_for(pid, 0, &status);
+// The helper leads its own process group, so this reaches whatever it started too: a
+// descendant holding the pipes open would otherwise outlive the timeout.
+void kill_group(pid_t pid) {
+  ::kill(-pid, SIGKILL);
 }
 
 struct spawn_attrs {
@@ -200,7 +207,7 @@ credentials parse_process_output(const std::string& json_text, const std::string
   }
   if (const auto it = doc.find("Expiration"); it != doc.end() && !it->is_null()) {
     std::optional<std::chrono::system_clock::time_point> t;
-    if (it->is_string()) t = util::parse_iso8601(it->get_ref<const std::string&>());
+    if (it->is_string()) t = util::parse_expiration(it->get_ref<const std::string&>());
     if (!t) {
       throw credentials_error(who +
                               " output has \"Expiration\" that is not an RFC 3339 "
@@ -223,7 +230,7 @@ credentials run_credential_process(const std::string& command_line, const std::s
   }
   if (args.empty()) throw credentials_error(who + " is empty; set it to a command");
   // Only the program is named in messages: arguments may carry secrets (tokens, passwords).
-  const std::string program = "'" + args.front() + "'";
+  const std::string program = util::quoted(args.front());
 
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -242,7 +249,11 @@ credentials run_credential_process(const std::string& command_line, const std::s
   sigaddset(&defaults, SIGPIPE);
   posix_spawnattr_setsigmask(&sa.attr, &mask);
   posix_spawnattr_setsigdefault(&sa.attr, &defaults);
-  posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  // Its own process group: on timeout the whole group is killed, not only the direct child.
+  posix_spawnattr_setpgroup(&sa.attr, 0);
+  posix_spawnattr_setflags(&sa.attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
   pid_t pid = -1;
   const int rc = ::posix_spawnp(&pid, argv[0], &sa.actions, &sa.attr, argv.data(), environ);
@@ -253,16 +264,35 @@ credentials run_credential_process(const std::string& command_line, const std::s
   out.write_end.reset();
   err.write_end.reset();
 
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  using steady = std::chrono::steady_clock;
+  const auto deadline = steady::now() + timeout;
   auto remaining_ms = [&] {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
     return left.count() > 0 ? left.count() : 0;
   };
-  auto timed_out = [&]() -> credentials_error {
-    kill_and_reap(pid);
-    return credentials_error(who + " (" + program + ") timed out after " +
-                             describe_timeout(timeout) + " and was killed; make it finish sooner");
+  int status = 0;
+  bool reaped = false;
+  std::optional<steady::time_point> exited_at;
+  // Every failure kills the group and reaps the helper, so that nothing is left behind.
+  auto fail = [&](const std::string& message) -> credentials_error {
+    kill_group(pid);
+    if (!reaped) wait_for(pid, 0, &status);
+    return credentials_error(message);
+  };
+  auto timed_out = [&] {
+    return fail(who + " (" + program + ") timed out after " + describe_timeout(timeout) +
+                " and was killed; make it finish sooner");
+  };
+  auto check_exit = [&] {
+    if (reaped) return;
+    const int r = wait_for(pid, WNOHANG, &status);
+    if (r == pid) {
+      reaped = true;
+      exited_at = steady::now();
+    } else if (r < 0) {
+      throw fail(who + ": waitpid failed: " + std::strerror(errno));
+    }
   };
 
   std::string stdout_text, stderr_text;
@@ -271,14 +301,20 @@ credentials run_credential_process(const std::string& command_line, const std::s
   const std::size_t limits[2] = {max_stdout_bytes, max_stderr_bytes};
   int open_fds = 2;
   while (open_fds > 0) {
+    check_exit();
+    if (exited_at && steady::now() - *exited_at >= output_grace) {
+      throw fail(who + " (" + program + ") exited but left its standard " +
+                 (fds[0].fd >= 0 ? "output" : "error") +
+                 " open (something it started in the background still holds it); the processes "
+                 "it started were killed. Make it wait for its children, or redirect theirs");
+    }
     const long long left = remaining_ms();
     if (left == 0) throw timed_out();
-    const int n = ::poll(fds, 2, static_cast<int>(std::min<long long>(left, 1 << 30)));
+    const int n =
+        ::poll(fds, 2, static_cast<int>(std::min<long long>(left, exit_check_interval.count())));
     if (n < 0) {
       if (errno == EINTR) continue;
-      const int e = errno;
-      kill_and_reap(pid);
-      throw credentials_error(who + ": poll failed: " + std::strerror(e));
+      throw fail(who + ": poll failed: " + std::strerror(errno));
     }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
@@ -288,10 +324,9 @@ credentials run_credential_process(const std::string& command_line, const std::s
         const auto len = static_cast<std::size_t>(r);
         if (sinks[i]->size() + len > limits[i]) {
           if (i == 0) {
-            kill_and_reap(pid);
-            throw credentials_error(who + " (" + program + ") printed more than " +
-                                    std::to_string(max_stdout_bytes) +
-                                    " bytes on stdout; it must print only the credentials JSON");
+            throw fail(who + " (" + program + ") printed more than " +
+                       std::to_string(max_stdout_bytes) +
+                       " bytes on stdout; it must print only the credentials JSON");
           }
           continue;  // stderr beyond the limit is dropped; keep draining so the child can't block
         }
@@ -304,11 +339,9 @@ credentials run_credential_process(const std::string& command_line, const std::s
   }
 
   // The child may close its output and linger; it still gets only the remaining time.
-  int status = 0;
-  for (;;) {
-    const int r = wait_for(pid, WNOHANG, &status);
-    if (r == pid) break;
-    if (r < 0) throw credentials_error(who + ": waitpid failed: " + std::strerror(errno));
+  while (!reaped) {
+    check_exit();
+    if (reaped) break;
     if (remaining_ms() == 0) throw timed_out();
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

@@ -1,5 +1,6 @@
 #include "credentials/sources.hpp"
 #include "dsql/errors.hpp"
+#include "util/printable.hpp"
 
 namespace dsql::credential_sources {
 
@@ -7,20 +8,21 @@ namespace {
 
 std::string where(const aws_config::shared_config& files) {
   auto one = [](const std::string& path, bool found) {
-    return path + (found ? "" : " (not found)");
+    return util::printable(path) + (found ? "" : " (not found)");
   };
   return one(files.config_path, files.config_found) + " and " +
          one(files.credentials_path, files.credentials_found);
 }
 
 [[noreturn]] void unknown_profile(const aws_config::shared_config& files, const std::string& name) {
-  std::string msg = "AWS profile '" + name + "' not found; looked in " + where(files) +
-                    ". Add [profile " + name + "] to " + files.config_path + " or [" + name +
-                    "] to " + files.credentials_path +
+  const std::string shown = util::printable(name);
+  std::string msg = profile_label(name) + " not found; looked in " + where(files) +
+                    ". Add [profile " + shown + "] to " + util::printable(files.config_path) +
+                    " or [" + shown + "] to " + util::printable(files.credentials_path) +
                     ", or select an existing profile (AWS_PROFILE or the profile option)";
   if (!files.profiles.empty()) {
     msg += "; profiles found:";
-    for (const auto& [n, s] : files.profiles) msg += " " + n;
+    for (const auto& [n, s] : files.profiles) msg += " " + util::printable(n);
   }
   // An ignored section is the usual reason a profile "isn't there" ([dev] in the config file).
   for (const auto& w : files.warnings) msg += "; note: " + w;
@@ -28,6 +30,10 @@ std::string where(const aws_config::shared_config& files) {
 }
 
 }  // namespace
+
+std::string profile_label(const std::string& name) {
+  return "AWS profile " + util::quoted(name);
+}
 
 std::optional<credentials> try_profile_without_role(const aws_config::shared_config& files,
                                                     const std::string& profile_name,
@@ -48,7 +54,7 @@ std::optional<credentials> try_profile_without_role(const aws_config::shared_con
   }
   if (id || secret) {
     const char* missing = id ? "aws_secret_access_key" : "aws_access_key_id";
-    throw credentials_error("AWS profile '" + profile_name + "' has " +
+    throw credentials_error(profile_label(profile_name) + " has " +
                             (id ? "aws_access_key_id" : "aws_secret_access_key") + " but no " +
                             missing + " (looked in " + where(files) + "); add " + missing +
                             " to the profile or remove the other key");
@@ -64,8 +70,8 @@ std::optional<credentials> try_profile_without_role(const aws_config::shared_con
   }
 
   if (profile->get("web_identity_token_file")) {
-    throw credentials_error("AWS profile '" + profile_name +
-                            "' has web_identity_token_file but no role_arn; add the role_arn "
+    throw credentials_error(profile_label(profile_name) +
+                            " has web_identity_token_file but no role_arn; add the role_arn "
                             "of the role to assume with the token");
   }
 

@@ -1,5 +1,6 @@
 #include "dsql/credentials.hpp"
 #include "dsql/errors.hpp"
+#include "util/printable.hpp"
 
 namespace dsql {
 
@@ -15,7 +16,9 @@ credentials static_credentials_provider::resolve() {
 function_credentials_provider::function_credentials_provider(std::string name,
                                                              std::function<credentials()> fn)
     : name_(std::move(name)), fn_(std::move(fn)) {
-  if (!fn_) throw config_error("function_credentials_provider '" + name_ + "' has no function");
+  if (!fn_) {
+    throw config_error("function_credentials_provider " + util::quoted(name_) + " has no function");
+  }
 }
 
 credentials function_credentials_provider::resolve() {

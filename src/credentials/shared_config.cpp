@@ -1,14 +1,9 @@
 #include "credentials/shared_config.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "dsql/errors.hpp"
 #include "util/env.hpp"
+#include "util/printable.hpp"
+#include "util/read_file.hpp"
 
 namespace dsql::aws_config {
 
@@ -69,7 +64,8 @@ const char* file_label(file_kind kind) {
 
 class parser {
  public:
-  parser(file_kind kind, const std::string& source) : kind_(kind), source_(source) {}
+  parser(file_kind kind, const std::string& source)
+      : kind_(kind), source_(util::printable(source)) {}
 
   parsed_file run(std::string_view text) {
     std::size_t start = 0;
@@ -147,14 +143,14 @@ class parser {
       } else if (after_prefix(name, "services")) {
         set_target(target::ignored, {});  // valid, but holds nothing credentials need
       } else {
-        warn("section [" + std::string(name) + "] ignored: in the config file write [profile " +
-             std::string(name) + "]");
+        const std::string shown = util::printable(name);
+        warn("section [" + shown + "] ignored: in the config file write [profile " + shown + "]");
         set_target(target::ignored, {});
       }
     } else {
       if (auto p = after_prefix(name, "profile")) {
-        warn("section [" + std::string(name) + "] ignored: in the credentials file write [" +
-             std::string(*p) + "] without 'profile'");
+        warn("section [" + util::printable(name) + "] ignored: in the credentials file write [" +
+             util::printable(*p) + "] without 'profile'");
         set_target(target::ignored, {});
       } else {
         set_target(target::profile, std::string(name));
@@ -221,7 +217,7 @@ class parser {
   }
 
   file_kind kind_;
-  const std::string& source_;
+  const std::string source_;  // the file's name, escaped for messages
   parsed_file out_;
   std::size_t line_no_ = 0;
   target target_ = target::none;
@@ -250,40 +246,12 @@ std::string default_path(const char* env_name, const char* file_name) {
 
 // nullopt when the file does not exist.
 std::optional<std::string> read_optional_file(const std::string& path, file_kind kind) {
-  const std::string label = file_label(kind);
+  if (path.rfind("~", 0) == 0) return std::nullopt;  // no home directory to expand it with
   const char* env_name =
       kind == file_kind::config ? "AWS_CONFIG_FILE" : "AWS_SHARED_CREDENTIALS_FILE";
-  if (path.rfind("~", 0) == 0) return std::nullopt;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ENOTDIR) return std::nullopt;
-    throw credentials_error("cannot read " + label + " " + path + ": " + std::strerror(err) +
-                            "; fix its permissions, or point " + env_name + " at a readable file");
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw credentials_error("cannot read " + label + " " + path +
-                            ": it is a directory; remove it, or point " + env_name + " at a file");
-  }
-  std::string text;
-  char buf[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) {
-      text.append(buf, static_cast<std::size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno != EINTR) {
-      const int err = errno;
-      ::close(fd);
-      throw credentials_error("cannot read " + label + " " + path + ": " + std::strerror(err) +
-                              "; fix the file, or point " + env_name + " at a readable file");
-    }
-  }
-  ::close(fd);
-  return text;
+  return util::read_file(path, file_label(kind),
+                         std::string("fix the file or its permissions, or point ") + env_name +
+                             " at a readable regular file");
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ enum class file_kind { config, credentials };
 struct parsed_file {
   std::map<std::string, section> profiles;      // by profile name
   std::map<std::string, section> sso_sessions;  // [sso-session NAME], config file only
-  std::vector<std::string> warnings;            // ignored sections and lines, for debugging
+  std::vector<std::string> warnings;            // ignored sections and lines, escaped for messages
 };
 
 // Parses one file's text. Throws dsql::credentials_error naming `source_name` and the line for

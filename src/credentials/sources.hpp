@@ -162,11 +162,11 @@ std::optional<credentials> try_profile_without_role(const aws_config::shared_con
 std::shared_ptr<credentials_provider> make_default_chain(
     chain_options options, std::optional<network_settings> net = std::nullopt);
 
+// "AWS profile 'NAME'", the name escaped and truncated: how every message names a profile.
+std::string profile_label(const std::string& name);
+
 // Removes every occurrence of each secret (8 characters or more) from text.
 std::string redact(std::string text, const std::vector<std::string>& secrets);
-
-// Collapses control characters and limits length, for quoting a server's words in a message.
-std::string one_line(const std::string& text, std::size_t max_chars = 300);
 
 // Runs a credential_process command line without a shell and reads its JSON (Version 1).
 credentials run_credential_process(const std::string& command_line, const std::string& profile_name,

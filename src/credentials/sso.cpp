@@ -4,16 +4,18 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cctype>
-#include <fstream>
+#include <cstdint>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "credentials/http_client.hpp"
 #include "credentials/sources.hpp"
 #include "dsql/errors.hpp"
 #include "sigv4/sigv4.hpp"
 #include "util/env.hpp"
+#include "util/printable.hpp"
+#include "util/read_file.hpp"
 #include "util/time_format.hpp"
 
 namespace dsql::credential_sources {
@@ -26,12 +28,12 @@ struct sso_config {
   std::string account_id;
   std::string role_name;
   std::string cache_key;   // session name, or the start URL for legacy profiles
-  std::string login_hint;  // the command that renews the cached token
+  std::string login_hint;  // the command that renews the cached token, escaped for messages
 };
 
 sso_config configure(const aws_config::shared_config& files, const std::string& name) {
   const aws_config::section* p = files.find_profile(name);
-  const std::string who = "AWS profile '" + name + "' (SSO)";
+  const std::string who = profile_label(name) + " (SSO)";
   sso_config cfg;
   auto require = [&](const aws_config::section* s, const char* key, const std::string& where) {
     auto v = s->get(key);
@@ -40,28 +42,29 @@ sso_config configure(const aws_config::shared_config& files, const std::string& 
   };
   if (auto session = p->get("sso_session")) {
     const aws_config::section* s = files.find_sso_session(*session);
+    const std::string section = "[sso-session " + util::printable(*session) + "]";
     if (s == nullptr) {
-      throw credentials_error(who + ": sso_session = " + *session +
-                              ", but there is no [sso-session " + *session + "] section in " +
-                              files.config_path + "; run aws configure sso-session");
+      throw credentials_error(
+          who + ": sso_session = " + util::printable(*session) + ", but there is no " + section +
+          " section in " + util::printable(files.config_path) + "; run aws configure sso-session");
     }
-    cfg.region = require(s, "sso_region", "[sso-session " + *session + "]");
-    cfg.start_url = require(s, "sso_start_url", "[sso-session " + *session + "]");
+    cfg.region = require(s, "sso_region", section);
+    cfg.start_url = require(s, "sso_start_url", section);
     // The profile may repeat them (the AWS CLI writes both); they must agree (botocore checks).
     for (const char* key : {"sso_region", "sso_start_url"}) {
       auto mine = p->get(key);
       if (mine && *mine != (std::string(key) == "sso_region" ? cfg.region : cfg.start_url)) {
-        throw credentials_error(who + ": its " + key + " differs from the one in [sso-session " +
-                                *session + "]; remove it from the profile");
+        throw credentials_error(who + ": its " + key + " differs from the one in " + section +
+                                "; remove it from the profile");
       }
     }
     cfg.cache_key = *session;
-    cfg.login_hint = "aws sso login --sso-session " + *session;
+    cfg.login_hint = "aws sso login --sso-session " + util::printable(*session);
   } else {
     cfg.start_url = require(p, "sso_start_url", "the profile");
     cfg.region = require(p, "sso_region", "the profile");
     cfg.cache_key = cfg.start_url;
-    cfg.login_hint = "aws sso login --profile " + name;
+    cfg.login_hint = "aws sso login --profile " + util::printable(name);
   }
   cfg.account_id = require(p, "sso_account_id", "the profile");
   cfg.role_name = require(p, "sso_role_name", "the profile");
@@ -86,23 +89,23 @@ std::string sso_endpoint(const std::string& region) {
 std::string cached_token(const sso_config& cfg, const std::string& who) {
   const std::string path =
       util::home_directory() + "/.aws/sso/cache/" + sso_cache_file_name(cfg.cache_key);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw credentials_error(who + ": no cached SSO token at " + path + "; run `" + cfg.login_hint +
-                            "`");
+  const std::string relogin = "run `" + cfg.login_hint + "`";
+  const std::optional<std::string> contents =
+      util::read_file(path, who + ": the cached SSO token", "remove it and " + relogin);
+  if (!contents) {
+    throw credentials_error(who + ": no cached SSO token at " + util::printable(path) + "; " +
+                            relogin);
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const auto doc = nlohmann::json::parse(ss.str(), nullptr, false);
+  const auto doc = nlohmann::json::parse(*contents, nullptr, false);
   auto text = [&](const char* key) -> std::string {
     if (!doc.is_object()) return {};
     const auto it = doc.find(key);
     return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   const std::string token = text("accessToken");
-  const auto expires = util::parse_iso8601(text("expiresAt"));
+  const auto expires = util::parse_expiration(text("expiresAt"));
   if (token.empty() || !expires) {
-    throw credentials_error(who + ": the cached SSO token " + path +
+    throw credentials_error(who + ": the cached SSO token " + util::printable(path) +
                             " is not valid (it needs accessToken and expiresAt); run `" +
                             cfg.login_hint + "`");
   }
@@ -127,7 +130,7 @@ std::string sso_cache_file_name(const std::string& session_or_start_url) {
 
 credentials sso_profile(const aws_config::shared_config& files, const std::string& profile_name,
                         const network_settings& net) {
-  const std::string who = "AWS profile '" + profile_name + "' (SSO)";
+  const std::string who = profile_label(profile_name) + " (SSO)";
   const sso_config cfg = configure(files, profile_name);
   const std::string token = cached_token(cfg, who);
 
@@ -158,8 +161,9 @@ credentials sso_profile(const aws_config::shared_config& files, const std::strin
       for (const char* key : {"__type", "message", "Message"}) {
         const auto it = doc.find(key);
         if (it != doc.end() && it->is_string()) {
-          detail +=
-              (detail.empty() ? "" : ": ") + one_line(redact(it->get<std::string>(), {token}));
+          detail += (detail.empty() ? "" : ": ") +
+                    util::printable(redact(it->get<std::string>(), {token}), 300,
+                                    util::whitespace::collapse);
         }
       }
     }
@@ -168,8 +172,8 @@ credentials sso_profile(const aws_config::shared_config& files, const std::strin
     if (resp.status == 401) {
       msg += "; the SSO session is no longer valid: run `" + cfg.login_hint + "`";
     } else if (resp.status == 403) {
-      msg += "; check that you may use role " + cfg.role_name + " in account " + cfg.account_id +
-             " (sso_account_id, sso_role_name)";
+      msg += "; check that you may use role " + util::printable(cfg.role_name) + " in account " +
+             util::printable(cfg.account_id) + " (sso_account_id, sso_role_name)";
     } else if (resp.status == 404) {
       msg += "; check sso_account_id and sso_role_name";
     } else if (resp.status >= 500 || resp.status == 429) {
@@ -202,9 +206,13 @@ credentials sso_profile(const aws_config::shared_config& files, const std::strin
     throw credentials_error(who + ": " + where +
                             " sent roleCredentials without an expiration (epoch milliseconds)");
   }
-  c.expiration = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::milliseconds(exp->get<std::int64_t>())));
+  // JSON numbers beyond int64 are clamped; seconds are precise enough for an expiration.
+  const std::int64_t ms =
+      exp->is_number_unsigned()
+          ? static_cast<std::int64_t>(std::min<std::uint64_t>(
+                exp->get<std::uint64_t>(), static_cast<std::uint64_t>(INT64_MAX)))
+          : exp->get<std::int64_t>();
+  c.expiration = util::expiration_at(ms / 1000);
   c.source = "sso:" + profile_name;
   return c;
 }

@@ -1,12 +1,11 @@
 // Web identity (EKS IRSA and other OIDC providers): a JWT from a file, exchanged with STS
 // AssumeRoleWithWebIdentity. The call is unsigned: the token is the proof of identity.
 
-#include <fstream>
-#include <sstream>
-
 #include "credentials/sources.hpp"
 #include "dsql/errors.hpp"
 #include "util/env.hpp"
+#include "util/printable.hpp"
+#include "util/read_file.hpp"
 
 namespace dsql::credential_sources {
 
@@ -20,20 +19,22 @@ std::string generated_session_name() {
 
 // Read on every refresh: the kubelet rotates the projected token well before it expires.
 std::string read_token(const web_identity_request& req) {
-  std::ifstream in(req.token_file, std::ios::binary);
-  if (!in) {
-    throw credentials_error(req.who + ": the web identity token file " + req.token_file +
-                            " cannot be read; check the path and its permissions (on EKS the "
-                            "service account's IRSA annotation mounts it)");
+  const std::string fix =
+      "check the path and its permissions (on EKS the service account's IRSA annotation mounts "
+      "it)";
+  const std::string what = req.who + ": the web identity token file";
+  std::optional<std::string> text = util::read_file(req.token_file, what, fix);
+  if (!text) {
+    throw credentials_error(what + " " + util::printable(req.token_file) +
+                            " cannot be read: it does not exist; " + fix);
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
+  std::string token = std::move(*text);
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
     token.pop_back();
   }
   if (token.empty()) {
-    throw credentials_error(req.who + ": the web identity token file " + req.token_file +
+    throw credentials_error(req.who + ": the web identity token file " +
+                            util::printable(req.token_file) +
                             " is empty; it should hold the OIDC token (a JWT)");
   }
   return token;
@@ -59,7 +60,7 @@ credentials assume_role_with_web_identity(const web_identity_request& req,
   if (req.duration_seconds) fields.emplace_back("DurationSeconds", *req.duration_seconds);
   credentials c =
       call_sts(resolve_sts_endpoint(profile_region), fields, nullptr, "AssumeRoleWithWebIdentity",
-               req.who + " (role " + req.role_arn + ")", net, {token});
+               req.who + " (role " + util::printable(req.role_arn) + ")", net, {token});
   c.source = req.source;
   return c;
 }

@@ -12,6 +12,8 @@
 #include <new>
 #include <stdexcept>
 
+#include "util/time_format.hpp"
+
 namespace dsql::sigv4 {
 namespace {
 
@@ -220,26 +222,12 @@ std::optional<std::chrono::system_clock::time_point> parse_amz_date(std::string_
     }
     return v;
   };
-  std::tm tm{};
-  const int year = digits(0, 4), month = digits(4, 2), day = digits(6, 2);
-  const int hour = digits(9, 2), minute = digits(11, 2), second = digits(13, 2);
-  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 ||
-      minute < 0 || minute > 59 || second < 0 || second > 60) {
-    return std::nullopt;
-  }
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  const std::time_t secs = timegm(&tm);
-  if (secs == static_cast<std::time_t>(-1)) return std::nullopt;
-  // timegm normalises 31 February into March; a date that moved was not a real date.
-  std::tm back{};
-  gmtime_r(&secs, &back);
-  if (back.tm_mday != day || back.tm_mon != month - 1) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(secs);
+  // The calendar checks and the conversion are the ISO 8601 parser's (digits() gives -1 for a
+  // non-digit, which no field accepts).
+  const auto secs = util::seconds_from_utc(digits(0, 4), digits(4, 2), digits(6, 2), digits(9, 2),
+                                           digits(11, 2), digits(13, 2));
+  if (!secs) return std::nullopt;
+  return util::to_time_point(*secs);
 }
 
 std::string canonical_query(const query_params& params) {

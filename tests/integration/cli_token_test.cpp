@@ -129,5 +129,47 @@ TEST(CliToken, ErrorsAreOneLineOnStderrWithNothingOnStdout) {
   EXPECT_EQ(unknown.err.find("SUPERSECRETVALUE"), std::string::npos);
 }
 
+TEST(CliToken, ImpossibleSigningTimesAreRefused) {
+  env_map env = isolated_env();
+  env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE";
+  env["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+  for (const char* bad : {"9999-12-31T23:59:59Z", "2300-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
+                          "1600-01-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-01-15T12:34:60Z",
+                          "2026-13-01T00:00:00Z", "2026-01-15T12:34:56Zjunk"}) {
+    SCOPED_TRACE(bad);
+    expect_one_line_error(run_process({dsql_binary(), "token", "--host", "x.dsql.us-east-1.on.aws",
+                                       "--signing-time", bad},
+                                      env),
+                          "--signing-time");
+  }
+}
+
+TEST(CliToken, UserSuppliedTextInErrorsIsEscapedAndShort) {
+  env_map env = isolated_env();
+  env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE";
+  env["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+  const std::string forged = "x\ndsql: forged line \x1b[31mred\x1b[0m";
+  const std::string huge(10000, 'h');
+  const std::vector<std::vector<std::string>> cases = {
+      {"--host", forged},
+      {"--host", huge},
+      {"--host", "x.dsql.us-east-1.on.aws", "--profile", forged},
+      {"--host", "x.dsql.us-east-1.on.aws", "--profile", huge},
+      {"--host", "db.example.com", "--region", forged},
+      {"--host", "x.dsql.us-east-1.on.aws", "--signing-time", forged + huge},
+      {"--host", "x.dsql.us-east-1.on.aws", "--expires-in", forged},
+      {"--host", "x.dsql.us-east-1.on.aws", "--bogus" + forged},
+  };
+  for (const auto& extra : cases) {
+    std::vector<std::string> argv{dsql_binary(), "token"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto r = run_process(argv, env);
+    SCOPED_TRACE(r.err.substr(0, 300));
+    expect_one_line_error(r, "dsql: ");
+    EXPECT_LT(r.err.size(), 1500u);
+    expect_no_control_characters(std::string_view(r.err).substr(0, r.err.size() - 1));
+  }
+}
+
 }  // namespace
 }  // namespace dsql::test

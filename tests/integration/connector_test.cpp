@@ -4,11 +4,15 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <memory>
 
 #include "dsql/dsql.hpp"
 #include "local_endpoint.hpp"
 #include "support/sockets.hpp"
+#include "unit/test_support.hpp"
 
 namespace dsql {
 namespace {
@@ -40,6 +44,66 @@ E caught(const std::function<void()>& fn) {
     return e;
   }
   throw std::runtime_error("expected exception not thrown");
+}
+
+// What this process writes on stderr while `fn` runs.
+std::string stderr_of(const std::function<void()>& fn) {
+  std::fflush(stderr);
+  char path[] = "/tmp/dsql-stderr-XXXXXX";
+  const int file = ::mkstemp(path);
+  const int saved = ::dup(STDERR_FILENO);
+  ::dup2(file, STDERR_FILENO);
+  try {
+    fn();
+  } catch (...) {
+    ::dup2(saved, STDERR_FILENO);
+    throw;
+  }
+  std::fflush(stderr);
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  ::close(file);
+  const std::string text = test::read_file(path);
+  ::unlink(path);
+  return text;
+}
+
+TEST_F(Connector, NoticesAreNotPrintedOnStderrByDefault) {
+  connection conn = connect(ep().config());
+  const std::string err =
+      stderr_of([&] { conn.exec("DROP TABLE IF EXISTS no_such_table_for_notices"); });
+  EXPECT_EQ(err, "");
+}
+
+TEST_F(Connector, NoticesGoToTheConfiguredHandlerAndCanBeRedirected) {
+  std::vector<notice> seen;
+  config cfg = ep().config();
+  cfg.on_notice = [&](const notice& n) { seen.push_back(n); };
+  connection conn = connect(cfg);
+  conn.exec("DROP TABLE IF EXISTS no_such_table_for_notices");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].severity, "NOTICE");
+  EXPECT_EQ(seen[0].sqlstate, "00000");
+  EXPECT_NE(seen[0].message.find("does not exist, skipping"), std::string::npos);
+  EXPECT_EQ(seen[0].message.find("LOCATION"), std::string::npos);
+
+  // Moved connections keep their handler; a new one replaces it; a throwing one is contained.
+  connection moved = std::move(conn);
+  moved.exec("DROP TABLE IF EXISTS no_such_table_for_notices");
+  EXPECT_EQ(seen.size(), 2u);
+  int other = 0;
+  moved.set_notice_handler([&](const notice&) { ++other; });
+  moved.exec("DROP TABLE IF EXISTS no_such_table_for_notices");
+  EXPECT_EQ(other, 1);
+  EXPECT_EQ(seen.size(), 2u);
+  moved.set_notice_handler([](const notice&) { throw std::runtime_error("handler failed"); });
+  EXPECT_NO_THROW(moved.exec("DROP TABLE IF EXISTS no_such_table_for_notices"));
+  // Released, the handle no longer calls into the connection's (destroyed) handler.
+  PGconn* raw = moved.release();
+  const std::string err =
+      stderr_of([&] { PQclear(PQexec(raw, "DROP TABLE IF EXISTS no_such_table_for_notices")); });
+  EXPECT_EQ(err, "");
+  PQfinish(raw);
 }
 
 TEST_F(Connector, ConnectsWithVerifiedTlsAndAnIamToken) {

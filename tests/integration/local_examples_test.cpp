@@ -78,6 +78,24 @@ TEST_F(Examples, Libpqxx) {
   EXPECT_NE(r.out.find("libpqxx example passed"), std::string::npos) << r.out;
 }
 
+// Run twice, an example's CREATE TABLE IF NOT EXISTS draws a NOTICE from the server: it must
+// arrive as one line of the program's own output, not as libpq's raw text with LOCATION lines.
+TEST_F(Examples, NoticesAreOneLineOfTheProgramsOwnOutput) {
+  for (const char* name : {"libpq", "pqxx"}) {
+    SCOPED_TRACE(name);
+    ASSERT_EQ(run(name).exit_code, 0);
+    const auto r = run(name);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(r.err, "") << "printed on stderr";
+    EXPECT_EQ(r.out.find("LOCATION"), std::string::npos) << r.out;
+    const auto at = r.out.find("notice: ");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
+    EXPECT_NE(line.find("already exists"), std::string::npos) << line;
+    EXPECT_EQ(r.out.find("notice: ", at + 1), std::string::npos) << "more than one: " << r.out;
+  }
+}
+
 TEST_F(Examples, FailWithAClearMessageWithoutAnEndpoint) {
   const auto r = run("libpq", "admin", {{"CLUSTER_ENDPOINT", std::nullopt}});
   EXPECT_NE(r.exit_code, 0);

@@ -75,6 +75,26 @@ TEST_F(Sso, SessionProfileEndToEnd) {
   EXPECT_EQ(reqs[0].header("x-amz-sso_bearer_token"), test::sso_access_token());
 }
 
+TEST_F(Sso, CachedTokenExpiringIn9999IsStillValid) {
+  cache_token("corp", "9999-12-31T23:59:59Z");
+  serve_portal();
+  const auto c = try_profile(aws_config::load(), "sso", true);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->access_key_id, "ASIASSO");
+}
+
+TEST_F(Sso, PortalExpirationBeyondTheClockIsFarFuture) {
+  cache_token("corp", test::iso_in(std::chrono::hours(8)));
+  server.on("GET", "/federation/credentials",
+            test::scripted_response{
+                200, "{\"roleCredentials\":{\"accessKeyId\":\"ASIASSO\",\"secretAccessKey\":\"" +
+                         test::cloud_secret() + "\",\"sessionToken\":\"" + test::cloud_token() +
+                         "\",\"expiration\":253402300799000}}"});
+  const auto c = try_profile(aws_config::load(), "sso", true);
+  ASSERT_TRUE(c && c->expiration);
+  EXPECT_GT(*c->expiration, std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 100));
+}
+
 TEST_F(Sso, LegacyProfileUsesTheStartUrlAsCacheKey) {
   cache_token(start_url, test::iso_in(std::chrono::hours(8)));
   serve_portal();

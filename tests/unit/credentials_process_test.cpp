@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <signal.h>
+
 #include <cerrno>
 #include <chrono>
+#include <thread>
 
 #include "credentials/sources.hpp"
 #include "credentials_test_support.hpp"
@@ -27,6 +30,28 @@ void expect_no_children_left() {
   errno = 0;
   EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
   EXPECT_EQ(errno, ECHILD);
+}
+
+// True once `pid` has stopped running: gone, or a zombie its new parent has not reaped yet.
+// Waits up to two seconds, since a SIGKILL is delivered asynchronously.
+bool stopped(pid_t pid) {
+  for (int i = 0; i < 40; ++i) {
+    const std::string stat = test::read_file("/proc/" + std::to_string(pid) + "/stat");
+    const auto close = stat.rfind(')');  // "pid (comm) state ..."; comm may hold ')'
+    if (close == std::string::npos || stat.compare(close, 3, ") Z") == 0) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+pid_t pid_in(const std::string& path) {
+  for (int i = 0; i < 40; ++i) {
+    const std::string text = test::read_file(path);
+    if (!text.empty() && text.back() == '\n') return static_cast<pid_t>(std::stol(text));
+    std::this_thread::sleep_for(50ms);
+  }
+  ADD_FAILURE() << "no pid written to " << path;
+  return 0;
 }
 
 TEST(SplitCommandLine, FollowsPosixShlexRules) {
@@ -205,6 +230,41 @@ TEST_F(CredentialProcess, ChildThatClosesOutputButLingersAlsoTimesOut) {
   const std::string script = dir.script("linger.sh", "exec >&- 2>&-\nexec sleep 30\n");
   const std::string msg = credentials_error_of([&] { run_credential_process(script, "p", 500ms); });
   EXPECT_NE(msg.find("timed out after 500 ms"), std::string::npos) << msg;
+  expect_no_children_left();
+}
+
+TEST_F(CredentialProcess, TimeoutKillsTheHelpersOwnChildrenToo) {
+  // The helper starts a child that keeps the output pipe open, then hangs itself.
+  const std::string pid_file = dir.file("grandchild.pid");
+  const std::string script =
+      dir.script("family.sh", "sleep 30 &\necho $! > '" + pid_file + "'\nexec sleep 30\n");
+  const auto start = std::chrono::steady_clock::now();
+  const std::string msg = credentials_error_of([&] { run_credential_process(script, "p", 1s); });
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_NE(msg.find("timed out after 1 s"), std::string::npos) << msg;
+  const pid_t grandchild = pid_in(pid_file);
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(stopped(grandchild)) << "the helper's child " << grandchild << " survived";
+  if (!stopped(grandchild)) ::kill(grandchild, SIGKILL);
+  expect_no_children_left();
+}
+
+TEST_F(CredentialProcess, HelperThatExitsButLeavesItsOutputOpenIsNotWaitedFor) {
+  // The helper prints its JSON and exits; a child it started in the background holds stdout.
+  const std::string pid_file = dir.file("daemon.pid");
+  dir.write("creds.json", good_json());
+  const std::string script =
+      dir.script("daemon.sh", "sleep 30 &\necho $! > '" + pid_file + "'\ncat '" +
+                                  dir.file("creds.json") + "'\nexit 0\n");
+  const auto start = std::chrono::steady_clock::now();
+  const std::string msg = credentials_error_of([&] { run_credential_process(script, "p", 20s); });
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "waited for the pipe to close";
+  EXPECT_NE(msg.find("exited but left its standard output open"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'p'"), std::string::npos) << msg;
+  const pid_t daemon = pid_in(pid_file);
+  ASSERT_GT(daemon, 0);
+  EXPECT_TRUE(stopped(daemon)) << "the helper's child " << daemon << " survived";
+  if (!stopped(daemon)) ::kill(daemon, SIGKILL);
   expect_no_children_left();
 }
 

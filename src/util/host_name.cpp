@@ -1,0 +1,75 @@
+#include "util/host_name.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "dsql/errors.hpp"
+#include "util/printable.hpp"
+
+namespace dsql::util {
+namespace {
+
+constexpr const char* example = "<cluster id>.dsql.us-east-1.on.aws";
+
+bool is_ipv6(std::string_view host) {
+  in6_addr addr{};
+  return inet_pton(AF_INET6, std::string(host).c_str(), &addr) == 1;
+}
+
+bool name_char(unsigned char c) {
+  return std::isalnum(c) || c == '-' || c == '.' || c == '_';
+}
+
+}  // namespace
+
+void check_host_name(std::string_view host, std::string_view label) {
+  auto fail = [&](const std::string& problem, const std::string& fix) {
+    throw config_error("malformed " + std::string(label) + " " + quoted(host) + ": " + problem +
+                       "; " + fix);
+  };
+  // Built only on failure: this runs for every token signed.
+  auto give = [] { return std::string("give a host name such as ") + example; };
+  if (host.empty()) fail("it is empty", give());
+  if (host.find("://") != std::string_view::npos) {
+    fail("it has a scheme", give() +
+                                " without the scheme, or pass the whole URI where a URI is "
+                                "accepted");
+  }
+  if (host.front() == '-') {
+    fail("a host name cannot start with '-' (was an option given where the host belongs?)", give());
+  }
+  if (host.front() == '[') {
+    fail("IPv6 addresses go without brackets here",
+         "give the address alone, e.g. ::1 (brackets belong in URIs: dsql://[::1]:5432/)");
+  }
+  if (host.find(':') != std::string_view::npos && !is_ipv6(host)) {
+    const auto colon = host.rfind(':');
+    const std::string_view after = host.substr(colon + 1);
+    const bool port = !after.empty() && std::all_of(after.begin(), after.end(),
+                                                    [](char c) { return c >= '0' && c <= '9'; });
+    if (port) {
+      fail("it has a port (" + quoted(host.substr(colon)) + ")",
+           "give the host alone and the port separately (--port, config.port or the URI's "
+           ":PORT)");
+    }
+    fail("it is neither a host name nor an IPv6 address", give());
+  }
+  if (host.size() > 253) fail("it is longer than the 253 characters a host name may have", give());
+  // A host with ':' got here only as a valid IPv6 address.
+  const bool chars_ok =
+      host.find(':') != std::string_view::npos || std::all_of(host.begin(), host.end(), [](char c) {
+        return name_char(static_cast<unsigned char>(c));
+      });
+  if (!chars_ok) {
+    fail("a host name has only letters, digits, '-', '_' and '.'",
+         give() + ", without port, path or spaces");
+  }
+  if (host.front() == '.' || host.back() == '.' || host.find("..") != std::string_view::npos) {
+    fail("it has an empty label ('.' at the start or end, or '..')", give());
+  }
+}
+
+}  // namespace dsql::util
