@@ -4,8 +4,8 @@
 // fails fast, and endpoint.json is written last, so its presence means "ready".
 
 #include <pthread.h>
-#include <sys/resource.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -117,8 +117,8 @@ void raise_descriptor_limit(std::int64_t connections) {
   const auto needed = static_cast<rlim_t>(2 * connections + 64);
   if (connections > 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
     log_line("warning: the open-file limit (" + std::to_string(limit.rlim_cur) +
-             ") is below what --max-connections " + std::to_string(connections) +
-             " needs (" + std::to_string(needed) + "); raise it with ulimit -n");
+             ") is below what --max-connections " + std::to_string(connections) + " needs (" +
+             std::to_string(needed) + "); raise it with ulimit -n");
   }
 }
 
@@ -208,6 +208,7 @@ void run_local(const local_options& o, const global_options& globals) {
   // First, so that a missing server package is reported before anything is written.
   const std::string bindir = local::find_postgres_bindir();
   local::state_dir dir(o.dir);
+  for (const std::string& w : dir.repair_modes()) log_line("warning: " + w);
   const local::local_settings settings = dir.load_or_create_settings(o.region, o.peer_region);
   const std::string cluster_endpoint = settings.cluster_endpoint();
   const local::local_limits limits = effective_limits(settings.limits, o);

@@ -10,16 +10,46 @@
 
 namespace dsql::local {
 
+namespace {
+
+// 'text' for a POSIX shell: nothing in it is expanded.
+std::string shell_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+// 'value' for a libpq connection string: spaces, quotes and backslashes kept.
+std::string conninfo_quote(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace
+
 std::string endpoint_json_text(const endpoint_info& info) {
   const std::string port = std::to_string(info.port);
   // The token is signed with the local keys through the default credential chain's environment
-  // source, exactly as a user would sign for a real cluster.
-  const std::string psql = "AWS_ACCESS_KEY_ID=" + info.access_key_id + " AWS_SECRET_ACCESS_KEY='" +
-                           info.secret_access_key + "' PGPASSWORD=\"$(dsql token --host " +
-                           info.hostname + " --region " + info.region +
-                           ")\" psql \"host=" + info.hostname + " port=" + port +
-                           " user=" + info.user + " dbname=" + info.database +
-                           " sslmode=verify-full sslrootcert=" + info.ca_file + "\"";
+  // source, exactly as a user would sign for a real cluster. Every value is quoted for the shell
+  // (and the CA path for libpq too), so that a DIR with spaces or quotes still pastes.
+  const std::string conninfo = "host=" + info.hostname + " port=" + port + " user=" + info.user +
+                               " dbname=" + info.database +
+                               " sslmode=verify-full sslrootcert=" + conninfo_quote(info.ca_file);
+  const std::string psql = "AWS_ACCESS_KEY_ID=" + shell_quote(info.access_key_id) +
+                           " AWS_SECRET_ACCESS_KEY=" + shell_quote(info.secret_access_key) +
+                           " PGPASSWORD=\"$(dsql token --host " + shell_quote(info.hostname) +
+                           " --region " + shell_quote(info.region) + ")\" psql " +
+                           shell_quote(conninfo);
   nlohmann::json j = {
       {"hostname", info.hostname},
       {"port", info.port},

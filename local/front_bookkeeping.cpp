@@ -1,6 +1,7 @@
 #include "local/front_bookkeeping.hpp"
 
 #include "local/backend_schema.hpp"
+#include "util/printable.hpp"
 
 #include <chrono>
 #include <future>
@@ -88,11 +89,12 @@ void front_bookkeeping::grant(std::string role, std::string arn, std::string gra
       return report(backend_unavailable());
     }
     if (PQntuples(found.get()) == 0) {
-      return report(wire::error_info{"42704", "IAM role " + role + " does not exist", {}});
+      return report(
+          wire::error_info{"42704", "IAM role " + util::printable(role) + " does not exist", {}});
     }
     if (std::string(PQgetvalue(found.get(), 0, 0)) != "t") {
-      return report(
-          wire::error_info{"42501", "role " + role + " must have the LOGIN attribute", {}});
+      return report(wire::error_info{
+          "42501", "role " + util::printable(role) + " must have the LOGIN attribute", {}});
     }
     const auto ins =
         pg_exec(conn,
@@ -103,8 +105,10 @@ void front_bookkeeping::grant(std::string role, std::string arn, std::string gra
                 {arn, role, grantor});
     if (!tuples_ok(ins)) return report(backend_unavailable());
     if (PQntuples(ins.get()) == 0) {
-      return report(
-          wire::error_info{"42710", "IAM role " + role + " is already granted to " + arn, {}});
+      return report(wire::error_info{
+          "42710",
+          "IAM role " + util::printable(role) + " is already granted to " + util::printable(arn),
+          {}});
     }
     return report(std::nullopt);
   });
@@ -127,8 +131,10 @@ void front_bookkeeping::revoke(std::string role, std::string arn, result_callbac
       return report(backend_unavailable());
     }
     if (PQntuples(del.get()) == 0) {
-      return report(
-          wire::error_info{"42704", "IAM role " + role + " is not granted to " + arn, {}});
+      return report(wire::error_info{
+          "42704",
+          "IAM role " + util::printable(role) + " is not granted to " + util::printable(arn),
+          {}});
     }
     return report(std::nullopt);
   });

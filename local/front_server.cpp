@@ -61,6 +61,7 @@ struct front_server::impl {
   front_context ctx;
   conflict_monitor conflicts;
   std::vector<std::unique_ptr<listener>> listeners;
+  asio::steady_timer shutdown_timer{io};
   bool stopping = false;
 
   explicit impl(front_options o)
@@ -147,13 +148,17 @@ struct front_server::impl {
     });
   }
 
-  void close_sessions(const endpoint_state* only) {
-    // Copy first: closing a session removes it from the map.
+  std::vector<std::shared_ptr<session>> sessions_of(const endpoint_state* only) {
+    // A copy: closing a session removes it from the map.
     std::vector<std::shared_ptr<session>> sessions;
     for (auto& [id, weak] : ctx.live) {
       if (auto s = weak.lock(); s && (!only || &s->endpoint() == only)) sessions.push_back(s);
     }
-    for (auto& s : sessions) s->close();
+    return sessions;
+  }
+
+  void close_sessions(const endpoint_state* only) {
+    for (auto& s : sessions_of(only)) s->close();
   }
 
   // DSQL LOCAL STOP|START ENDPOINT: one endpoint of a pair goes down (its listener closes and its
@@ -194,8 +199,11 @@ struct front_server::impl {
       l->acceptor.close(ignored);
       l->backoff.cancel();
     }
-    close_sessions(nullptr);
+    for (auto& s : sessions_of(nullptr)) s->terminate();
     conflicts.stop();
+    // A client that does not take its last message is not waited for.
+    shutdown_timer.expires_after(std::chrono::seconds(1));
+    shutdown_timer.async_wait([this](std::error_code) { close_sessions(nullptr); });
   }
 };
 

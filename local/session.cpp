@@ -52,13 +52,21 @@ void session::start() {
   startup_timer_.async_wait([self](std::error_code ec) {
     if (ec || self->phase_ == phase::relay || self->phase_ == phase::closed) return;
     self->ctx_.log(self->tag() + "startup timed out; dropping the connection");
-    self->close();
+    if (!self->tls_active_) return self->close();
+    // What PostgreSQL says to a client that does not finish logging in.
+    self->fail(session_detail::error("57014", "canceling authentication due to timeout"));
   });
   age_timer_.expires_after(ctx_.options.max_connection_age);
   age_timer_.async_wait([self](std::error_code ec) {
     if (!ec) self->on_connection_age();
   });
   wait_first_byte();
+}
+
+void session::terminate() {
+  if (phase_ == phase::closed) return;
+  if (!tls_active_) return close();
+  fail(session_detail::error("57P01", "terminating connection due to administrator command"));
 }
 
 void session::close() {

@@ -68,8 +68,11 @@ class session : public std::enable_shared_from_this<session> {
  public:
   session(front_context& ctx, endpoint_state& endpoint, asio::ip::tcp::socket socket);
   void start();
-  // Drops the connection at once (endpoint stopping).
+  // Drops the connection at once.
   void close();
+  // The endpoint stops: a client that speaks the protocol by now is told so (FATAL 57P01, as
+  // PostgreSQL says it at shutdown) before the connection closes.
+  void terminate();
   // Forwards a client's CancelRequest to the backend running this session's query.
   void cancel_backend_query();
   const endpoint_state& endpoint() const noexcept { return endpoint_; }

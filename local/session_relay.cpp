@@ -3,6 +3,7 @@
 #include "local/relay_rules.hpp"
 #include "local/session.hpp"
 #include "local/session_internal.hpp"
+#include "util/printable.hpp"
 
 namespace dsql::local {
 namespace {
@@ -216,7 +217,7 @@ bool session::run_front_command(const statement_class& c) {
       if (user_ != "admin") {
         forward_raise(error("42501", std::string("permission denied to ") +
                                          (grant ? "grant" : "revoke") + " IAM trust with role " +
-                                         c.role));
+                                         util::printable(c.role)));
         return true;
       }
       if (!valid_iam_arn(c.arn)) {

@@ -8,6 +8,7 @@
 #include "local/session.hpp"
 #include "local/session_internal.hpp"
 #include "local/token_verifier.hpp"
+#include "util/printable.hpp"
 
 namespace dsql::local {
 namespace {
@@ -142,7 +143,7 @@ void session::handshake() {
     // A name the client asked for must be this endpoint's (DSQL routes by it); clients that
     // connect by address send none.
     if (!self->sni_.empty() && !is_endpoint_name(self->endpoint_.options.hostnames, self->sni_)) {
-      self->ctx_.log(self->tag() + "refused: the TLS server name " + printable(self->sni_) +
+      self->ctx_.log(self->tag() + "refused: the TLS server name " + util::quoted(self->sni_) +
                      " is not a name of this endpoint");
       return self->fail(error("28000", std::string(access_denied)));
     }
@@ -239,7 +240,7 @@ void session::on_password(const std::string& password) {
   in.skew = ctx_.options.clock_skew;
   const verify_result r = verify_token(in);
   if (!r.ok) {
-    ctx_.log(tag() + "refused user " + user_ + ": " + r.reason);
+    ctx_.log(tag() + "refused user " + util::quoted(user_) + ": " + r.reason);
     return fail(error("28000", std::string(access_denied), r.hint));
   }
   if (user_ == "admin") return connect_backend();
@@ -258,7 +259,8 @@ void session::on_password(const std::string& password) {
                                     "check IAM role mappings; please retry"));
           }
           if (!*allowed) {
-            self->ctx_.log(self->tag() + "refused user " + self->user_ + ": " + arn +
+            self->ctx_.log(self->tag() + "refused user " + util::quoted(self->user_) + ": " +
+                           util::printable(arn) +
                            " is not mapped to it (AWS IAM GRANT) or it cannot log in");
             return self->fail(error("28000", std::string(access_denied)));
           }
@@ -317,7 +319,8 @@ void session::on_backend_message(wire::message m) {
       phase_ = phase::relay;
       startup_timer_.cancel();
       send_client(wire::frame(m.type, m.body));
-      ctx_.log(tag() + "user " + user_ + " connected" + (sni_.empty() ? " (no SNI)" : ""));
+      ctx_.log(tag() + "user " + util::quoted(user_) + " connected" +
+               (sni_.empty() ? " (no SNI)" : ""));
       if (age_expired_) return on_connection_age();
       return read_client();
     default:

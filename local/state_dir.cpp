@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -337,6 +338,30 @@ local_settings state_dir::load_or_create_settings(const std::string& region,
     write_file_atomically(path, j.dump(2) + "\n", 0600);
   }
   return s;
+}
+
+std::vector<std::string> state_dir::repair_modes() const {
+  std::vector<std::string> warnings;
+  auto repair = [&](const std::string& path, mode_t keep, mode_t want) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return;
+    const mode_t mode = st.st_mode & 07777;
+    if ((mode & ~keep) == 0) return;
+    const mode_t fixed = (mode & keep) | want;
+    if (::chmod(path.c_str(), fixed) == 0) {
+      char text[64];
+      std::snprintf(text, sizeof text, " was mode %04o; made it %04o", static_cast<unsigned>(mode),
+                    static_cast<unsigned>(fixed));
+      warnings.push_back(path + text);
+    }
+  };
+  for (const char* name :
+       {config_file_name, "endpoint.json", "postgres.log", "tls/ca.key", "tls/server.key"}) {
+    repair(file(name), 0600, 0);
+  }
+  // The owner's rights, and the search bit that lets PostgreSQL's system user reach pgdata.
+  repair(path_, 0700 | S_IXOTH, 0);
+  return warnings;
 }
 
 std::string state_dir::install_library(std::string_view name, std::string_view bytes) const {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "local/front_server.hpp"
 
@@ -65,6 +66,12 @@ class state_dir {
   // the first time it is given; after that it must match, or be empty.
   local_settings load_or_create_settings(const std::string& region,
                                          const std::string& peer_region = {});
+
+  // Makes the files that hold secrets private again (config.json, endpoint.json, tls/*.key,
+  // postgres.log: 0600) and DIR itself (no group or other access but the search permission
+  // PostgreSQL's user needs), in case an earlier run or a user loosened them. Returns one
+  // warning per repair.
+  std::vector<std::string> repair_modes() const;
 
   // Writes `bytes` to DIR/lib/<name> (only when they changed), readable by PostgreSQL's user;
   // returns DIR/lib.

@@ -1,5 +1,7 @@
 #include "local/token_verifier.hpp"
 
+#include "util/printable.hpp"
+
 #include <cctype>
 #include <cstdint>
 #include <map>
@@ -170,8 +172,9 @@ verify_result verify_token(const verify_input& in) {
 
   const bool admin = in.user == "admin";
   if (admin != (action == "DbConnectAdmin")) {
-    return refuse("wrong action for the user", "Wrong user to action mapping. user: " +
-                                                   std::string(in.user) + ", action: " + action);
+    return refuse(
+        "wrong action for the user",
+        "Wrong user to action mapping. user: " + util::printable(in.user) + ", action: " + action);
   }
 
   verify_result ok;
