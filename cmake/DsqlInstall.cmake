@@ -32,6 +32,7 @@ configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/dsqlConfig.cmake.in"
 write_basic_package_version_file("${PROJECT_BINARY_DIR}/dsqlConfigVersion.cmake"
   COMPATIBILITY SameMinorVersion)
 install(FILES "${PROJECT_BINARY_DIR}/dsqlConfig.cmake" "${PROJECT_BINARY_DIR}/dsqlConfigVersion.cmake"
+              "${PROJECT_SOURCE_DIR}/cmake/FindPgQuery.cmake"
         DESTINATION "${DSQL_CMAKE_DIR}")
 
 # The .pc file finds the prefix from its own location, so that `cmake --install --prefix`
@@ -51,10 +52,15 @@ foreach(_dir LIBDIR INCLUDEDIR)
 endforeach()
 # A static libdsql needs its dependencies on every link line, not only with `pkg-config --static`.
 get_target_property(_dsql_type dsql TYPE)
+# libpg_query has no .pc file, so it is named in Libs (static) or Libs.private (shared).
 if(_dsql_type STREQUAL "STATIC_LIBRARY")
   set(DSQL_PC_REQUIRES_FIELD "Requires")
+  set(DSQL_PC_LIBS_EXTRA " -lpg_query")
+  set(DSQL_PC_LIBS_PRIVATE "")
 else()
   set(DSQL_PC_REQUIRES_FIELD "Requires.private")
+  set(DSQL_PC_LIBS_EXTRA "")
+  set(DSQL_PC_LIBS_PRIVATE "Libs.private: -lpg_query")
 endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/dsql.pc.in" "${PROJECT_BINARY_DIR}/dsql.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/dsql.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")

@@ -2,119 +2,21 @@
 
 #include <algorithm>
 #include <cctype>
-
-#include <cctype>
 #include <optional>
+
+#include "sql/sql_text.hpp"
 
 namespace dsql::local {
 namespace {
 
-enum class token_type { word, quoted_identifier, string_literal, symbol };
-
-struct token {
-  token_type type;
-  std::string text;  // words uppercased; quoted identifiers and literals unquoted
-  std::size_t begin = 0;
-  std::size_t end = 0;
-};
-
-bool word_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' ||
-         static_cast<unsigned char>(c) >= 0x80;
-}
-
-// Skips whitespace and comments (block comments nest in PostgreSQL).
-std::size_t skip_blank(std::string_view s, std::size_t i) {
-  while (i < s.size()) {
-    const char c = s[i];
-    if (std::isspace(static_cast<unsigned char>(c))) {
-      ++i;
-    } else if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
-      while (i < s.size() && s[i] != '\n') ++i;
-    } else if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
-      int depth = 0;
-      while (i < s.size()) {
-        if (s[i] == '/' && i + 1 < s.size() && s[i + 1] == '*') {
-          ++depth;
-          i += 2;
-        } else if (s[i] == '*' && i + 1 < s.size() && s[i + 1] == '/') {
-          i += 2;
-          if (--depth == 0) break;
-        } else {
-          ++i;
-        }
-      }
-    } else {
-      break;
-    }
-  }
-  return i;
-}
-
-// Reads a quoted run starting at s[i] == q; doubled quotes are escapes. Returns the index after the
-// closing quote (s.size() when unterminated) and the unquoted text.
-std::size_t read_quoted(std::string_view s, std::size_t i, char q, std::string* text) {
-  ++i;
-  while (i < s.size()) {
-    if (s[i] == q) {
-      if (i + 1 < s.size() && s[i + 1] == q) {
-        if (text) text->push_back(q);
-        i += 2;
-        continue;
-      }
-      return i + 1;
-    }
-    if (text) text->push_back(s[i]);
-    ++i;
-  }
-  return i;
-}
-
-// A dollar-quote opener ($tag$) at i, or nullopt.
-std::optional<std::string_view> dollar_tag(std::string_view s, std::size_t i) {
-  if (s[i] != '$') return std::nullopt;
-  std::size_t j = i + 1;
-  while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
-  if (j < s.size() && s[j] == '$') {
-    if (j > i + 1 && std::isdigit(static_cast<unsigned char>(s[i + 1]))) return std::nullopt;
-    return s.substr(i, j - i + 1);
-  }
-  return std::nullopt;
-}
-
-std::vector<token> tokenize(std::string_view s, std::size_t limit = 64) {
-  std::vector<token> out;
-  std::size_t i = 0;
-  while (out.size() < limit) {
-    i = skip_blank(s, i);
-    if (i >= s.size()) break;
-    const char c = s[i];
-    token t{token_type::symbol, {}, i, i};
-    if (c == '\'') {
-      t.type = token_type::string_literal;
-      i = read_quoted(s, i, '\'', &t.text);
-    } else if (c == '"') {
-      t.type = token_type::quoted_identifier;
-      i = read_quoted(s, i, '"', &t.text);
-    } else if (word_char(c)) {
-      t.type = token_type::word;
-      while (i < s.size() && word_char(s[i])) {
-        t.text.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(s[i]))));
-        ++i;
-      }
-    } else {
-      t.text = std::string(1, c);
-      ++i;
-    }
-    t.end = i;
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
-bool is_word(const std::vector<token>& t, std::size_t i, std::string_view w) {
-  return i < t.size() && t[i].type == token_type::word && t[i].text == w;
-}
+using sql_text::dollar_tag;
+using sql_text::is_word;
+using sql_text::read_quoted;
+using sql_text::skip_blank;
+using sql_text::token;
+using sql_text::token_type;
+using sql_text::tokenize;
+using sql_text::word_char;
 
 statement_class malformed(std::string message) {
   statement_class c;
@@ -197,32 +99,13 @@ statement_class iam_command(const std::vector<token>& t) {
 // The CALL that stands for CREATE [UNIQUE] INDEX ASYNC or ALTER TABLE ASYNC: the statement
 // without its ASYNC, handed to the dsql_rules procedure that submits the job.
 std::optional<std::string> async_call(std::string_view sql, const std::vector<token>& t) {
-  std::size_t async = 0;
-  const char* procedure = nullptr;
-  if (is_word(t, 0, "CREATE")) {
-    const std::size_t index = is_word(t, 1, "UNIQUE") ? 2 : 1;
-    if (is_word(t, index, "INDEX") && is_word(t, index + 1, "ASYNC")) {
-      async = index + 1;
-      procedure = "sys.dsql_local_create_index_async";
-    }
-  } else if (is_word(t, 0, "ALTER") && is_word(t, 1, "TABLE") && is_word(t, 2, "ASYNC")) {
-    // "ALTER TABLE async ADD ..." alters a table called async.
-    static const char* const actions[] = {"ADD",     "DROP",   "ALTER",  "RENAME",  "SET",
-                                          "OWNER",   "RESET",  "ENABLE", "DISABLE", "NO",
-                                          "INHERIT", "OF",     "NOT",    "CLUSTER", "REPLICA",
-                                          "FORCE",   "ATTACH", "DETACH", "VALIDATE"};
-    const bool action_follows = t.size() > 3 && t[3].type == token_type::word &&
-                                std::any_of(std::begin(actions), std::end(actions),
-                                            [&](const char* a) { return t[3].text == a; });
-    if (t.size() > 3 && !action_follows) {
-      async = 2;
-      procedure = "sys.dsql_local_alter_table_async";
-    }
-  }
-  if (!procedure) return std::nullopt;
-  std::string statement(sql.substr(0, t[async].begin));
-  statement.append(sql.substr(t[async].end));
-  return "CALL " + std::string(procedure) + "(" + dollar_quote(statement) + ")";
+  const sql_text::async_keyword async = sql_text::find_async_keyword(t);
+  if (async.kind == sql_text::async_kind::none) return std::nullopt;
+  const char* procedure = async.kind == sql_text::async_kind::create_index
+                              ? "sys.dsql_local_create_index_async"
+                              : "sys.dsql_local_alter_table_async";
+  return "CALL " + std::string(procedure) + "(" +
+         dollar_quote(sql_text::without_async(sql, async)) + ")";
 }
 
 // PostgreSQL 16's ADD COLUMN ... STORAGE <mode>, which PostgreSQL 15 cannot parse: the same as
