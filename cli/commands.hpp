@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "dsql/config.hpp"
 #include "dsql/credentials.hpp"
 
 namespace dsql::cli {
@@ -30,6 +31,23 @@ void check_region_agrees_with_host(const std::string& host, const std::string& r
 // Throws config_error for an empty --user: an empty role name can never log in.
 void check_user_option(const std::string& user);
 
+// The endpoint argument and options of the subcommands that connect (dsql psql, migrate, load):
+// an endpoint, cluster ID or URI (default $CLUSTER_ENDPOINT), and what may override it.
+struct endpoint_args {
+  std::string target;
+  std::string user;
+  bool user_given = false;  // --user "" is an error, not "the default"
+  std::string region;
+  std::string profile;
+  std::string database;
+  std::string sslrootcert;
+  int port = 0;
+  std::int64_t expires_in = 0;
+};
+void add_endpoint_options(CLI::App* cmd, endpoint_args& args);
+// The config they describe, checked as dsql psql checks it. Throws config_error.
+config endpoint_config(const endpoint_args& args);
+
 // --debug: the credential source and the last four characters of the access key ID, on stderr.
 void print_credentials_used(const credentials& c, const std::string& host,
                             const std::string& region);
@@ -39,5 +57,7 @@ void print_credentials_used(const credentials& c, const std::string& host,
 void register_token_command(CLI::App& app, const global_options& globals);
 void register_psql_command(CLI::App& app, const global_options& globals);
 void register_local_command(CLI::App& app, const global_options& globals);
+void register_migrate_command(CLI::App& app, const global_options& globals);
+void register_load_command(CLI::App& app, const global_options& globals);
 
 }  // namespace dsql::cli

@@ -13,8 +13,10 @@ constexpr std::size_t max_message_chars = 4000;
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Aurora DSQL connector for C++: tokens, psql with IAM auth, a local endpoint",
-               "dsql"};
+  CLI::App app{
+      "Aurora DSQL connector for C++: tokens, psql with IAM auth, a local endpoint, "
+      "migrations and bulk loads",
+      "dsql"};
   app.require_subcommand(1);
   // Errors are one line, so that scripts can show them as they are; CLI11 quotes arguments as
   // given, and they pass through the same escaping as the library's messages.
@@ -30,6 +32,7 @@ int main(int argc, char** argv) {
   dsql::cli::register_token_command(app, globals);
   dsql::cli::register_psql_command(app, globals);
   dsql::cli::register_local_command(app, globals);
+  dsql::cli::register_migrate_command(app, globals);
 
   try {
     app.parse(argc, argv);

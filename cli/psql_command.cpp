@@ -20,15 +20,7 @@ namespace dsql::cli {
 namespace {
 
 struct psql_options {
-  std::string target;
-  std::string user;
-  bool user_given = false;  // --user "" is an error, not "the default"
-  std::string region;
-  std::string profile;
-  std::string database;
-  std::string sslrootcert;
-  int port = 0;
-  std::int64_t expires_in = 0;
+  endpoint_args endpoint;
   std::vector<std::string> psql_args;
   std::string psql = "psql";
 };
@@ -44,29 +36,7 @@ std::string quote(const std::string& value) {
 }
 
 [[noreturn]] void run_psql(const psql_options& o, const global_options& globals) {
-  std::string target = o.target;
-  if (target.empty()) target = util::get_env("CLUSTER_ENDPOINT").value_or("");
-  if (target.empty()) {
-    throw config_error("give an endpoint, cluster ID or URI (or set CLUSTER_ENDPOINT)");
-  }
-  config cfg = config_from_string(target);
-  if (o.user_given) {
-    check_user_option(o.user);
-    cfg.user = o.user;
-  }
-  check_region_agrees_with_host(cfg.token_host.empty() ? cfg.host : cfg.token_host,
-                                o.region.empty() ? cfg.region : o.region,
-                                o.region.empty() ? "the URI's region" : "--region");
-  if (!o.region.empty()) cfg.region = o.region;
-  if (!o.profile.empty()) cfg.profile = o.profile;
-  if (!o.database.empty()) cfg.database = o.database;
-  if (!o.sslrootcert.empty()) cfg.sslrootcert = o.sslrootcert;
-  if (o.port != 0) {
-    if (o.port < 1 || o.port > 65535) throw config_error("--port must be between 1 and 65535");
-    cfg.port = static_cast<std::uint16_t>(o.port);
-  }
-  if (o.expires_in != 0) cfg.token_duration_seconds = o.expires_in;
-
+  const config cfg = endpoint_config(o.endpoint);
   connector conn(cfg);
   std::string conninfo;
   for (const auto& [key, value] : conn.libpq_parameters()) {
@@ -108,16 +78,8 @@ void register_psql_command(CLI::App& app, const global_options& globals) {
   auto opts = std::make_shared<psql_options>();
   CLI::App* cmd = app.add_subcommand(
       "psql", "Run psql against a DSQL endpoint with a fresh IAM token (psql args after --)");
-  cmd->add_option("target", opts->target,
-                  "Endpoint, cluster ID or postgres:// / dsql:// URI (default: $CLUSTER_ENDPOINT)");
-  cmd->add_option("--user,-U", opts->user, "Database role (default admin)")
-      ->each([o = opts.get()](const std::string&) { o->user_given = true; });
-  cmd->add_option("--region", opts->region, region_help);
-  cmd->add_option("--profile", opts->profile, "Shared config profile for credentials");
-  cmd->add_option("--database,-d", opts->database, "Database (default postgres)");
-  cmd->add_option("--port,-p", opts->port, "Port (default $PGPORT, else 5432)");
-  cmd->add_option("--sslrootcert", opts->sslrootcert, "Root certificates (default: system store)");
-  cmd->add_option("--expires-in", opts->expires_in, "Token lifetime in seconds");
+  add_endpoint_options(cmd, opts->endpoint);
+  cmd->add_option("--expires-in", opts->endpoint.expires_in, "Token lifetime in seconds");
   cmd->add_option("--psql", opts->psql, "The psql program to run")->capture_default_str();
   cmd->add_option("psql_args", opts->psql_args, "Arguments for psql, after --");
   cmd->positionals_at_end(false);
