@@ -1,0 +1,154 @@
+#pragma once
+
+// Writing many rows within DSQL's limits: rows are cut into batches of at most 3,000 rows (a
+// transaction's limit), a few MiB of data (DSQL's 10 MiB counts index entries too, so the default
+// keeps a wide margin) and PostgreSQL's 65,535 parameters per statement; each batch is one
+// transaction, retried on OC000/OC001, written by workers on a dsql::pool. Batches go as
+// COPY ... FROM STDIN (what DSQL documents for loading, as psql's \copy does), or as multi-row
+// INSERTs when conflicts are to be skipped (COPY has no ON CONFLICT).
+//
+//   dsql::batch_writer_options o;
+//   o.table = "orders";
+//   dsql::batch_writer w(pool, o);
+//   w.append({"1", "widget", std::nullopt});   // views: copied before append returns
+//   w.finish();                                 // sends the rest, waits, stops the workers
+//   std::cout << w.stats().rows_committed;
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dsql/connection.hpp"
+#include "dsql/errors.hpp"
+#include "dsql/pool.hpp"
+#include "dsql/retry.hpp"
+
+namespace dsql {
+
+struct batch_limits {
+  // DSQL: a transaction may modify at most 3,000 rows. Lower it when in_transaction writes rows.
+  std::size_t max_rows = 3000;
+  // Row data per batch (as COPY text). A row larger than this goes alone in its batch.
+  std::size_t max_bytes = std::size_t{4} << 20;
+  // PostgreSQL: $1..$65535 per statement (the insert method).
+  std::size_t max_parameters = 65535;
+};
+
+enum class write_method {
+  copy,    // COPY table (columns) FROM STDIN, one per batch
+  insert,  // INSERT INTO table (columns) VALUES (...), (...), one per batch
+};
+
+enum class on_conflict {
+  error,       // a duplicate key fails the batch
+  do_nothing,  // INSERT ... ON CONFLICT DO NOTHING (insert method only)
+};
+
+struct batch_info {
+  std::uint64_t number = 0;     // from 0, in the order the rows were appended
+  std::uint64_t first_row = 0;  // its first row's index among all rows appended
+  std::size_t rows = 0;
+  std::size_t bytes = 0;        // its rows as COPY text
+  std::uint64_t first_tag = 0;  // the tags its first and last rows were appended with
+  std::uint64_t last_tag = 0;
+  std::string digest;            // SHA-256 of its rows as COPY text: the same rows, the same digest
+  int attempts = 0;              // after commit: how many it took
+  std::size_t rows_written = 0;  // after commit: what the server counted (fewer with do_nothing)
+};
+
+struct batch_writer_options {
+  // As SQL names it: orders, app.orders, "Orders". Checked, with the columns, at construction.
+  std::string table;
+  // Empty: every column of the table, in order. Unquoted names fold to lower case, as in SQL
+  // (and match as written when that finds nothing, for a CSV header's "Name").
+  std::vector<std::string> columns;
+  batch_limits limits;
+  write_method method = write_method::copy;
+  on_conflict conflict = on_conflict::error;
+  // Batches written at once, each on a connection of its own: give the pool at least as many.
+  std::size_t workers = 2;
+  // For each batch's transaction; on_retry is called as well as the writer's own counting.
+  retry_options retry;
+  // On the appending thread, when a batch is complete: false skips it (a resumed load skips
+  // what an earlier run committed). Exceptions from it propagate from append/flush.
+  std::function<bool(const batch_info&)> filter;
+  // In each batch's transaction, after its rows and before COMMIT (a ledger row, for one).
+  std::function<void(connection&, const batch_info&)> in_transaction;
+  // On a worker thread, after each COMMIT; calls are serialised.
+  std::function<void(const batch_info&)> on_commit;
+};
+
+struct batch_writer_stats {
+  std::uint64_t rows_appended = 0;
+  std::uint64_t rows_committed = 0;
+  std::uint64_t rows_written = 0;  // as the server counted them
+  std::uint64_t rows_skipped = 0;  // in batches the filter skipped
+  std::uint64_t bytes_committed = 0;
+  std::uint64_t batches_committed = 0;
+  std::uint64_t batches_skipped = 0;
+  std::uint64_t retries = 0;
+  std::uint64_t batches_in_flight = 0;  // complete and not yet committed
+};
+
+// A batch failed for good (any error but a conflict, or conflicts past the retry options).
+// Nothing of that batch was written. Immutable once thrown: safe to read from any thread.
+class batch_error : public error {
+ public:
+  batch_error(const std::string& what, batch_info batch, std::optional<std::uint64_t> row_tag,
+              std::string sqlstate)
+      : error(what), batch_(std::move(batch)), row_tag_(row_tag), sqlstate_(std::move(sqlstate)) {}
+
+  const batch_info& batch() const noexcept { return batch_; }
+  // The tag of the row the server named (COPY reports the row it failed on), if it did.
+  const std::optional<std::uint64_t>& row_tag() const noexcept { return row_tag_; }
+  // The server's SQLSTATE, or empty when the error was not the server's.
+  const std::string& sqlstate() const noexcept { return sqlstate_; }
+
+ private:
+  batch_info batch_;
+  std::optional<std::uint64_t> row_tag_;
+  std::string sqlstate_;
+};
+
+// Thread-safety: append, drain, flush and finish from one thread at a time; stats() from any.
+class batch_writer {
+ public:
+  using row = std::vector<std::optional<std::string_view>>;
+
+  // Checks the table and columns on the server (config_error when they do not exist) and starts
+  // the workers. Throws config_error for limits that cannot work.
+  batch_writer(pool& p, batch_writer_options options);
+  // Stops the workers: batches being written finish; rows not yet sent are discarded. Call
+  // finish() to write everything.
+  ~batch_writer();
+  batch_writer(const batch_writer&) = delete;
+  batch_writer& operator=(const batch_writer&) = delete;
+
+  // Adds a row (std::nullopt is SQL NULL), with a tag of the caller's (a line number). Blocks
+  // while every worker is busy and a batch already waits. Throws config_error for a row with
+  // the wrong number of fields, and the batch_error of a failed batch.
+  void append(const row& fields, std::uint64_t tag = 0);
+  // Waits until every complete batch is committed; the batch being filled stays unsent (so an
+  // input error can stop a load without writing part of a batch). Throws a batch_error.
+  void drain();
+  // Sends the batch being filled too, and waits for all of it.
+  void flush();
+  // flush(), then stops the workers. Further appends throw.
+  void finish();
+
+  batch_writer_stats stats() const;
+  // As the server names them: "public.orders" may be "orders", "Orders" stays quoted.
+  const std::string& table() const noexcept;
+  const std::vector<std::string>& columns() const noexcept;
+
+ private:
+  struct state;
+  std::unique_ptr<state> state_;
+};
+
+}  // namespace dsql
