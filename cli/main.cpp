@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   dsql::cli::register_psql_command(app, globals);
   dsql::cli::register_local_command(app, globals);
   dsql::cli::register_migrate_command(app, globals);
+  dsql::cli::register_load_command(app, globals);
 
   try {
     app.parse(argc, argv);
