@@ -20,6 +20,8 @@ struct migrate_cli_options {
   std::string resolve;
   int lock_lease = 60;
   int lock_timeout = 600;
+  std::string history_table = "dsql_schema_history";
+  std::string lock_table = "dsql_schema_lock";
 };
 
 std::string first_line(const std::string& sql) {
@@ -66,7 +68,9 @@ void print_plan(const migration_plan& plan) {
       std::string kind = kind_text(s);
       kind.resize(std::max<std::size_t>(kind.size(), 18), ' ');
       std::cout << "    line " << s.line << "  " << kind << " " << first_line(s.sql) << "\n";
-      if (s.kind == migration_statement_kind::async_ddl) {
+      if (!s.refusal.empty()) {
+        std::cout << "            refused: " << util::printable(s.refusal, 300) << "\n";
+      } else if (s.kind == migration_statement_kind::async_ddl) {
         std::cout << "            then waits for its job: CALL sys.wait_for_job('<job id>'), "
                      "outside a transaction, and checks the result\n";
       }
@@ -165,6 +169,8 @@ void run_migrate(const migrate_cli_options& o) {
   if (o.lock_lease < 1 || o.lock_timeout < 0) {
     throw config_error("--lock-lease must be at least 1 and --lock-timeout not negative");
   }
+  options.history_table = o.history_table;
+  options.lock_table = o.lock_table;
   options.lock_lease = std::chrono::seconds(o.lock_lease);
   options.lock_timeout = std::chrono::seconds(o.lock_timeout);
   if (!o.dry_run) options.on_event = print_event;
@@ -221,6 +227,12 @@ void register_migrate_command(CLI::App& app, const global_options& /*globals*/) 
                   "free after this")
       ->capture_default_str();
   cmd->add_option("--lock-timeout", opts->lock_timeout, "Seconds to wait for another run's lock")
+      ->capture_default_str();
+  cmd->add_option("--history-table", opts->history_table,
+                  "Table of applied versions ([schema.]name; created on first use)")
+      ->capture_default_str();
+  cmd->add_option("--lock-table", opts->lock_table,
+                  "Table of the lock row that keeps runs from overlapping")
       ->capture_default_str();
   cmd->callback([opts] { run_migrate(*opts); });
 }

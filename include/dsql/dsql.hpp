@@ -2,10 +2,12 @@
 
 // Everything in one include.
 
+#include "dsql/batch_writer.hpp"
 #include "dsql/config.hpp"
 #include "dsql/connection.hpp"
 #include "dsql/credentials.hpp"
 #include "dsql/errors.hpp"
+#include "dsql/migrate.hpp"
 #include "dsql/notice.hpp"
 #include "dsql/pool.hpp"
 #include "dsql/result.hpp"

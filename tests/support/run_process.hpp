@@ -28,6 +28,28 @@ process_result run_process(const std::vector<std::string>& argv,
                            const std::map<std::string, std::optional<std::string>>& env = {},
                            std::chrono::seconds timeout = std::chrono::seconds(60));
 
+// A program started in the background (stdin /dev/null), its stdout and stderr going to
+// `output_prefix`.out and .err. Killed with SIGKILL if still running when destroyed.
+class background_process {
+ public:
+  background_process(const std::vector<std::string>& argv, const env_overrides& env,
+                     const std::string& output_prefix);
+  ~background_process();
+  background_process(const background_process&) = delete;
+  background_process& operator=(const background_process&) = delete;
+
+  int pid() const noexcept { return pid_; }
+  void kill(int signal) noexcept;
+  // Waits for it to end; the status as waitpid gives it. false when `timeout` passed first.
+  bool wait(std::chrono::milliseconds timeout, int& status);
+  std::string out() const;
+  std::string err() const;
+
+ private:
+  int pid_ = -1;
+  std::string prefix_;
+};
+
 // Path of the built `dsql` command.
 std::string dsql_binary();
 
