@@ -6,7 +6,7 @@ if(TARGET dsql_test_local_endpoint AND DSQL_BUILD_EXAMPLES)
     LABELS integration
     TIMEOUT 300)
   add_dependencies(dsql_examples_tests dsql_cli example_libpq example_pool example_occ_retry
-                   example_non_admin)
+                   example_non_admin example_migrate example_load)
   if(TARGET example_pqxx)
     add_dependencies(dsql_examples_tests example_pqxx)
   endif()

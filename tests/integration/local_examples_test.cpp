@@ -69,6 +69,23 @@ TEST_F(Examples, NonAdminRoleWithItsOwnSchema) {
   EXPECT_NE(r.out.find("connected as example in schema myschema"), std::string::npos) << r.out;
 }
 
+TEST_F(Examples, MigrateTwiceAppliesOnce) {
+  auto r = run("migrate");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("applied V2 orders_by_customer"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("migrate example passed"), std::string::npos) << r.out;
+  r = run("migrate");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("applied 0 migrations (2 already applied)"), std::string::npos) << r.out;
+}
+
+TEST_F(Examples, LoadWritesEveryRow) {
+  const auto r = run("load");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("counted 10000, deleted 10000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("load example passed"), std::string::npos) << r.out;
+}
+
 TEST_F(Examples, Libpqxx) {
   const std::string path = std::string(DSQL_BINARY_DIR) + "/examples/example_pqxx";
   struct stat st {};
