@@ -173,7 +173,7 @@ struct migrate_result {
   std::size_t transactions = 0;
   std::size_t jobs = 0;
   std::chrono::milliseconds total{0};
-  std::chrono::milliseconds in_statements{0};     // running the files' own statements
+  std::chrono::milliseconds in_statements{0};     // the files' statements, in their transactions
   std::chrono::milliseconds waiting_for_jobs{0};  // in sys.wait_for_job
   // The tool's own share: total less the two above (history, lock, planning, checks).
   std::chrono::milliseconds overhead() const noexcept {

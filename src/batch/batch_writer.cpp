@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -39,6 +40,7 @@ struct batch_writer::state {
   std::string scratch;
   std::uint64_t next_number = 0;
   std::uint64_t rows_appended = 0;
+  std::atomic<std::uint64_t> rows_appended_shared{0};  // for stats() on other threads
   bool finished = false;
 
   mutable std::mutex mutex;
@@ -271,10 +273,7 @@ void batch_writer::append(const row& fields, std::uint64_t tag) {
   b.info.last_tag = tag;
   ++b.info.rows;
   ++s.rows_appended;
-  {
-    std::lock_guard<std::mutex> lock(s.mutex);
-    ++s.stats.rows_appended;
-  }
+  s.rows_appended_shared.store(s.rows_appended, std::memory_order_relaxed);
   if (b.info.rows >= s.sizer->max_rows()) s.seal();
 }
 
@@ -305,6 +304,7 @@ void batch_writer::finish() {
 batch_writer_stats batch_writer::stats() const {
   std::lock_guard<std::mutex> lock(state_->mutex);
   batch_writer_stats s = state_->stats;
+  s.rows_appended = state_->rows_appended_shared.load(std::memory_order_relaxed);
   s.batches_in_flight = state_->queue.size() + state_->in_flight;
   return s;
 }

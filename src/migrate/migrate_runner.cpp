@@ -254,9 +254,7 @@ void migration_runner::run_group(analysed_migration& m, std::size_t index, const
     ex_.transaction([&](connection& c) {
       for (std::size_t i = step.first; i <= step.last; ++i) {
         current = i;
-        const auto s0 = steady::now();
         c.exec(m.plan.statements[i].sql);
-        result_.in_statements += since(s0);
       }
       const std::optional<long long> done_ms =
           last ? std::optional<long long>(since(started).count()) : std::nullopt;
@@ -271,6 +269,8 @@ void migration_runner::run_group(analysed_migration& m, std::size_t index, const
     history_.record_failure(v, step.first, e.what());
     throw statement_failed(m, current, e);
   }
+  // The statements' own transaction, COMMIT included (its history row rides along in it).
+  result_.in_statements += since(t0);
   result_.statements += step.last - step.first + 1;
   ++result_.transactions;
   emit(migrate_event::type::transaction_committed, &m, index, step.first, step.last, since(t0), {});

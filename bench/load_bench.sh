@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# dsql load against psql's \copy, in one run on one machine.
+#
+#   bench/load_bench.sh BUILD_DIR [ROWS] [REPEATS]
+#
+# Makes a CSV of ROWS rows (default 1,000,000) and 5 columns, starts a `dsql local` of its own,
+# and loads the file REPEATS times (default 3) each way into a fresh table with a primary key:
+#   - psql -c "\copy ..." straight into the backing PostgreSQL over its Unix socket, in one
+#     transaction: no TLS, no front, no DSQL rules, no batches; the physical limit here;
+#   - dsql load through the endpoint (TLS, IAM token, DSQL's rules, batches of 3,000 rows, each a
+#     transaction), with 1 and 2 workers.
+# Prints the median wall time and rows/s of each, dsql load's share of \copy's rate, and the
+# peak memory (max RSS) of dsql load for the file and for a fifth of it.
+set -euo pipefail
+
+build="${1:?usage: bench/load_bench.sh BUILD_DIR [ROWS] [REPEATS]}"
+rows="${2:-1000000}"
+repeats="${3:-3}"
+dsql="$(cd "$build" && pwd)/cli/dsql"
+[ -x "$dsql" ] || { echo "no $dsql: build the dsql_cli target first" >&2; exit 1; }
+for tool in jq psql /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "$tool is needed (see DSQL_PACKAGES in scripts/common.sh)" >&2; exit 1; }
+done
+
+work="$(mktemp -d /tmp/dsql-load-bench-XXXXXX)"
+chmod 711 "$work"
+local_pid=""
+cleanup() {
+  if [ -n "$local_pid" ]; then kill "$local_pid" 2>/dev/null || true; wait "$local_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "==> Making a CSV of $rows rows"
+awk -v rows="$rows" 'BEGIN {
+  print "id,name,score,note,ts"
+  for (i = 0; i < rows; i++)
+    printf "%d,customer %d,%.2f,\"note, \"\"%d\"\"\",2026-01-%02d %02d:%02d:%02d\n", i, i % 9973,
+           ((i * 7919) % 100000) / 100, i % 17, 1 + i % 28, i % 24, i % 60, (i * 7) % 60
+}' > "$work/data.csv"
+head -n $((rows / 5 + 1)) "$work/data.csv" > "$work/fifth.csv"
+chmod 644 "$work"/*.csv
+echo "    $(du -h "$work/data.csv" | cut -f1)"
+
+echo "==> Starting dsql local"
+"$dsql" local --dir "$work/local" --port 0 >"$work/local.log" 2>&1 &
+local_pid=$!
+for _ in $(seq 1 600); do
+  [ -f "$work/local/endpoint.json" ] && break
+  sleep 0.1
+done
+ep="$work/local/endpoint.json"
+[ -f "$ep" ] || { cat "$work/local.log" >&2; exit 1; }
+export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+AWS_ACCESS_KEY_ID="$(jq -r .access_key_id "$ep")"
+AWS_SECRET_ACCESS_KEY="$(jq -r .secret_access_key "$ep")"
+unset AWS_SESSION_TOKEN AWS_PROFILE
+uri="postgres://admin@localhost:$(jq -r .port "$ep")/postgres?region=$(jq -r .region "$ep")&sslrootcert=$(jq -r .ca_file "$ep")"
+socket_dir="$work/local/run"
+
+# psql on the backing PostgreSQL's socket, as the user that owns it.
+export PGOPTIONS="-c client_min_messages=warning"
+backend_psql() {
+  if [ "$(id -u)" -eq 0 ]; then
+    su postgres -s /bin/sh -c "psql -h '$socket_dir' -d postgres -X -q $(printf "%q " "$@")"
+  else
+    psql -h "$socket_dir" -d postgres -X -q "$@"
+  fi
+}
+fresh_table() {
+  backend_psql -c "DROP TABLE IF EXISTS bench_items" \
+    -c "CREATE TABLE bench_items (id bigint PRIMARY KEY, name text, score double precision, note text, ts timestamp)" \
+    -c "GRANT ALL ON bench_items TO admin"
+  backend_psql -c "CHECKPOINT"
+}
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+declare -A seconds
+for run in $(seq 1 "$repeats"); do
+  fresh_table
+  t0=$(now)
+  backend_psql -c "\\copy bench_items FROM '$work/data.csv' CSV HEADER"
+  seconds[copy]+="$(elapsed "$t0") "
+  for workers in 1 2; do
+    fresh_table
+    t0=$(now)
+    if ! "$dsql" load "$uri" --table bench_items --file "$work/data.csv" --header \
+         --workers "$workers" >"$work/load.out" 2>"$work/load.err"; then
+      echo "dsql load failed (workers $workers):" >&2; cat "$work/load.err" >&2; exit 1
+    fi
+    seconds[load$workers]+="$(elapsed "$t0") "
+    grep -q "^Loaded " "$work/load.out" || { cat "$work/load.out" >&2; exit 1; }
+  done
+  last() { local v="${seconds[$1]% }"; echo "${v##* }"; }
+  echo "    run $run: psql \\copy $(last copy) s, dsql load $(last load1) s (1 worker), $(last load2) s (2 workers)"
+done
+
+report() {
+  local name="$1" key="$2" s
+  s="$(echo "${seconds[$key]}" | tr ' ' '\n' | grep . | median)"
+  printf "%-44s %7.2f s  %10.0f rows/s\n" "$name" "$s" "$(awk -v r="$rows" -v s="$s" 'BEGIN { print r / s }')"
+}
+echo "==> Median of $repeats runs, $rows rows"
+report 'psql \copy, backing socket, one transaction' copy
+report 'dsql load --workers 1' load1
+report 'dsql load --workers 2' load2
+copy_s="$(echo "${seconds[copy]}" | tr ' ' '\n' | grep . | median)"
+for w in 1 2; do
+  s="$(echo "${seconds[load$w]}" | tr ' ' '\n' | grep . | median)"
+  printf "dsql load --workers %s / psql \\\\copy: %.0f%%\n" "$w" "$(awk -v c="$copy_s" -v s="$s" 'BEGIN { print 100 * c / s }')"
+done
+
+echo "==> Peak memory of dsql load (max RSS)"
+for f in fifth data; do
+  fresh_table
+  /usr/bin/time -f "%M" -o "$work/rss" "$dsql" load "$uri" --table bench_items --file "$work/$f.csv" \
+    --header --workers 2 >/dev/null 2>"$work/load.err" || { cat "$work/load.err" >&2; exit 1; }
+  printf "%-10s %6s lines  %8s KiB\n" "$f.csv" "$(wc -l <"$work/$f.csv")" "$(cat "$work/rss")"
+done
