@@ -22,14 +22,10 @@ for tool in jq psql /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "$tool is needed (see DSQL_PACKAGES in scripts/common.sh)" >&2; exit 1; }
 done
 
+source "$(dirname "$0")/local_endpoint.sh"
 work="$(mktemp -d /tmp/dsql-load-bench-XXXXXX)"
 chmod 711 "$work"
-local_pid=""
-cleanup() {
-  if [ -n "$local_pid" ]; then kill "$local_pid" 2>/dev/null || true; wait "$local_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_local; rm -rf "$work"' EXIT
 
 echo "==> Making a CSV of $rows rows"
 awk -v rows="$rows" 'BEGIN {
@@ -43,19 +39,7 @@ chmod 644 "$work"/*.csv
 echo "    $(du -h "$work/data.csv" | cut -f1)"
 
 echo "==> Starting dsql local"
-"$dsql" local --dir "$work/local" --port 0 >"$work/local.log" 2>&1 &
-local_pid=$!
-for _ in $(seq 1 600); do
-  [ -f "$work/local/endpoint.json" ] && break
-  sleep 0.1
-done
-ep="$work/local/endpoint.json"
-[ -f "$ep" ] || { cat "$work/local.log" >&2; exit 1; }
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-AWS_ACCESS_KEY_ID="$(jq -r .access_key_id "$ep")"
-AWS_SECRET_ACCESS_KEY="$(jq -r .secret_access_key "$ep")"
-unset AWS_SESSION_TOKEN AWS_PROFILE
-uri="postgres://admin@localhost:$(jq -r .port "$ep")/postgres?region=$(jq -r .region "$ep")&sslrootcert=$(jq -r .ca_file "$ep")"
+start_local "$dsql" "$work/local"
 socket_dir="$work/local/run"
 
 # psql on the backing PostgreSQL's socket, as the user that owns it.

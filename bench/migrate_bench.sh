@@ -18,13 +18,9 @@ dsql="$(cd "$build" && pwd)/cli/dsql"
 [ -x "$dsql" ] || { echo "no $dsql: build the dsql_cli target first" >&2; exit 1; }
 command -v jq >/dev/null || { echo "jq is needed (see DSQL_PACKAGES in scripts/common.sh)" >&2; exit 1; }
 
+source "$(dirname "$0")/local_endpoint.sh"
 work="$(mktemp -d /tmp/dsql-migrate-bench-XXXXXX)"
 chmod 711 "$work"
-local_pid=""
-stop_local() {
-  if [ -n "$local_pid" ]; then kill "$local_pid" 2>/dev/null || true; wait "$local_pid" 2>/dev/null || true; fi
-  local_pid=""
-}
 trap 'stop_local; rm -rf "$work"' EXIT
 
 mkdir "$work/migrations"
@@ -47,19 +43,7 @@ echo "==> $(ls "$work/migrations" | wc -l) migrations, $(grep -c ASYNC "$work"/m
 
 for run in $(seq 1 "$repeats"); do
   rm -rf "$work/local"
-  "$dsql" local --dir "$work/local" --port 0 --index-build-delay "$delay" >"$work/local.log" 2>&1 &
-  local_pid=$!
-  for _ in $(seq 1 600); do
-    [ -f "$work/local/endpoint.json" ] && break
-    sleep 0.1
-  done
-  ep="$work/local/endpoint.json"
-  [ -f "$ep" ] || { cat "$work/local.log" >&2; exit 1; }
-  export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-  AWS_ACCESS_KEY_ID="$(jq -r .access_key_id "$ep")"
-  AWS_SECRET_ACCESS_KEY="$(jq -r .secret_access_key "$ep")"
-  unset AWS_SESSION_TOKEN AWS_PROFILE
-  uri="postgres://admin@localhost:$(jq -r .port "$ep")/postgres?region=$(jq -r .region "$ep")&sslrootcert=$(jq -r .ca_file "$ep")"
+  start_local "$dsql" "$work/local" --index-build-delay "$delay"
   "$dsql" migrate "$uri" --dir "$work/migrations" >"$work/out" 2>&1 || { cat "$work/out" >&2; exit 1; }
   echo "run $run: $(grep '^Applied' "$work/out")"
   "$dsql" migrate "$uri" --dir "$work/migrations" >"$work/out" 2>&1 || { cat "$work/out" >&2; exit 1; }

@@ -13,7 +13,6 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
-#include <random>
 #include <set>
 
 #include "commands.hpp"
@@ -23,6 +22,7 @@
 #include "load_state.hpp"
 #include "output_format.hpp"
 #include "util/printable.hpp"
+#include "util/random_id.hpp"
 
 namespace dsql::cli {
 namespace {
@@ -67,14 +67,6 @@ std::vector<std::string> split_columns(const std::string& text) {
     }
   }
   return out;
-}
-
-std::string random_load_id() {
-  std::random_device rd;
-  static const char hex[] = "0123456789abcdef";
-  std::string id;
-  for (int i = 0; i < 32; ++i) id.push_back(hex[rd() % 16]);
-  return id;
 }
 
 std::string absolute(const std::string& path) {
@@ -312,7 +304,7 @@ void file_load::run() {
   }
   if (state_ && !state_->resumed()) {
     load_identity fresh = given;
-    fresh.load_id = random_load_id();
+    fresh.load_id = util::random_id();
     fresh.max_rows = limits.max_rows;
     fresh.max_bytes = limits.max_bytes;
     fresh.count_before = count_before;

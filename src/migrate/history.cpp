@@ -8,6 +8,7 @@
 
 #include "migrate/migrate_internal.hpp"
 #include "util/printable.hpp"
+#include "util/random_id.hpp"
 
 namespace dsql::detail {
 namespace {
@@ -67,14 +68,6 @@ class connector_runner : public migrate_executor {
   connector& connector_;
   retry_options retry_;
 };
-
-std::string random_owner() {
-  std::random_device rd;
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 32; ++i) out.push_back(hex[rd() % 16]);
-  return out;
-}
 
 std::string this_host() {
   char name[256] = {};
@@ -244,7 +237,7 @@ migration_lock::migration_lock(migrate_executor& ex, const migrate_options& opti
     : ex_(ex),
       options_(options),
       table_(checked_table_name(options.lock_table, "lock_table")),
-      owner_(random_owner()),
+      owner_(util::random_id()),
       holder_(this_host()) {
   const auto deadline = std::chrono::steady_clock::now() + options.lock_timeout;
   std::string last_holder;

@@ -10,16 +10,9 @@
 namespace dsql::test {
 namespace {
 
-class BatchWriter : public ::testing::Test {
+class BatchWriter : public endpoint_suite<BatchWriter> {
  protected:
-  static void SetUpTestSuite() {
-    endpoint_ = std::make_unique<local_endpoint>();
-    pool_ = std::make_unique<pool>(endpoint_->config());
-  }
-  static void TearDownTestSuite() {
-    pool_.reset();
-    endpoint_.reset();
-  }
+  static void SetUpTestSuite() { start(); }
   static void sql(const std::string& s) { exec_with_retry(*pool_, s); }
 
   static batch_writer_options options(const std::string& table) {
@@ -30,12 +23,7 @@ class BatchWriter : public ::testing::Test {
     o.retry.max_backoff = std::chrono::milliseconds(20);
     return o;
   }
-
-  static std::unique_ptr<local_endpoint> endpoint_;
-  static std::unique_ptr<pool> pool_;
 };
-std::unique_ptr<local_endpoint> BatchWriter::endpoint_;
-std::unique_ptr<pool> BatchWriter::pool_;
 
 TEST_F(BatchWriter, WritesRowsInBatchesWithinTheRowLimit) {
   sql("CREATE TABLE bw_rows (id bigint PRIMARY KEY, name text, note text)");

@@ -20,17 +20,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Cli : public ::testing::Test {
+class Cli : public endpoint_suite<Cli> {
  protected:
   static void SetUpTestSuite() {
     local_endpoint::options o;
     o.extra_args = {"--index-build-delay", "300"};
-    endpoint_ = std::make_unique<local_endpoint>(o);
-    pool_ = std::make_unique<pool>(endpoint_->config());
-  }
-  static void TearDownTestSuite() {
-    pool_.reset();
-    endpoint_.reset();
+    start(o);
   }
 
   static env_overrides env() {
@@ -79,12 +74,7 @@ class Cli : public ::testing::Test {
         ", name text, score double precision, note text, ts timestamp)");
     return table;
   }
-
-  static std::unique_ptr<local_endpoint> endpoint_;
-  static std::unique_ptr<pool> pool_;
 };
-std::unique_ptr<local_endpoint> Cli::endpoint_;
-std::unique_ptr<pool> Cli::pool_;
 
 TEST_F(Cli, MigrateAppliesThenDoesNothing) {
   scratch_dir d;

@@ -12,31 +12,21 @@
 namespace dsql::test {
 namespace {
 
-class Migrate : public ::testing::Test {
+class Migrate : public endpoint_suite<Migrate> {
  protected:
   static void SetUpTestSuite() {
     local_endpoint::options o;
     o.extra_args = {"--index-build-delay", "100"};
-    endpoint_ = std::make_unique<local_endpoint>(o);
     pool_options po;
     po.max_size = 4;
-    pool_ = std::make_unique<pool>(endpoint_->config(), po);
-  }
-  static void TearDownTestSuite() {
-    pool_.reset();
-    endpoint_.reset();
+    start(o, po);
   }
 
   static migrate_options options(const std::string& name) { return migrate_test_options(name); }
 
   static void write_set(const scratch_dir& d, const std::string& s) { write_migration_set(d, s); }
   static void expect_applied_once(const std::string& s) { expect_set_applied_once(*pool_, s); }
-
-  static std::unique_ptr<local_endpoint> endpoint_;
-  static std::unique_ptr<pool> pool_;
 };
-std::unique_ptr<local_endpoint> Migrate::endpoint_;
-std::unique_ptr<pool> Migrate::pool_;
 
 TEST_F(Migrate, AppliesDdlDmlAndAsyncIndexesThenReappliesAsANoOp) {
   scratch_dir d;

@@ -3,41 +3,36 @@
 // What the migration and load integration tests share: a directory of files that goes away, and
 // a pool on a dsql local endpoint for checking what happened.
 
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
+#include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "dsql/dsql.hpp"
 #include "local_endpoint.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace dsql::test {
 
-class scratch_dir {
- public:
-  scratch_dir() {
-    char tmpl[] = "/tmp/dsql-migrate-it-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
+// A dsql local endpoint and a pool on it for a whole test suite; each Suite gets its own.
+template <class Suite>
+class endpoint_suite : public ::testing::Test {
+ protected:
+  static void start(local_endpoint::options options = {}, pool_options pool_opts = {}) {
+    endpoint_ = std::make_unique<local_endpoint>(std::move(options));
+    pool_ = std::make_unique<pool>(endpoint_->config(), pool_opts);
   }
-  ~scratch_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
+  static void TearDownTestSuite() {
+    pool_.reset();
+    endpoint_.reset();
   }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-
- private:
-  std::string path_;
+  static std::unique_ptr<local_endpoint> endpoint_;
+  static std::unique_ptr<pool> pool_;
 };
+template <class Suite>
+std::unique_ptr<local_endpoint> endpoint_suite<Suite>::endpoint_;
+template <class Suite>
+std::unique_ptr<pool> endpoint_suite<Suite>::pool_;
 
 // Queries for checks, retried as any client must after DDL (OC001).
 inline std::string query_value(pool& p, const std::string& sql) {

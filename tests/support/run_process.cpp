@@ -42,16 +42,29 @@ std::vector<std::string> environment_with(const env_overrides& overrides) {
   return out;
 }
 
+namespace {
+
+// argv and envp for posix_spawn: the strings, and the NULL-ended arrays that point into them.
+struct exec_args {
+  exec_args(const std::vector<std::string>& args, const env_overrides& env)
+      : env_strings(environment_with(env)), arg_strings(args) {
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    for (auto& s : arg_strings) argv.push_back(s.data());
+    argv.push_back(nullptr);
+  }
+  std::vector<std::string> env_strings, arg_strings;
+  std::vector<char*> envp, argv;
+};
+
+}  // namespace
+
 process_result run_process(const std::vector<std::string>& argv,
                            const std::map<std::string, std::optional<std::string>>& env,
                            std::chrono::seconds timeout) {
-  std::vector<std::string> env_strings = environment_with(env);
-  std::vector<char*> envp, args;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (auto& s : argv_copy) args.push_back(s.data());
-  args.push_back(nullptr);
+  exec_args exec(argv, env);
+  char* const* args = exec.argv.data();
+  char* const* envp = exec.envp.data();
 
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -63,7 +76,7 @@ process_result run_process(const std::vector<std::string>& argv,
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args, envp);
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -111,13 +124,9 @@ process_result run_process(const std::vector<std::string>& argv,
 background_process::background_process(const std::vector<std::string>& argv,
                                        const env_overrides& env, const std::string& output_prefix)
     : prefix_(output_prefix) {
-  std::vector<std::string> env_strings = environment_with(env);
-  std::vector<char*> envp, args;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (auto& s : argv_copy) args.push_back(s.data());
-  args.push_back(nullptr);
+  exec_args exec(argv, env);
+  char* const* args = exec.argv.data();
+  char* const* envp = exec.envp.data();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -126,7 +135,7 @@ background_process::background_process(const std::vector<std::string>& argv,
   posix_spawn_file_actions_addopen(&actions, 2, (prefix_ + ".err").c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args, envp);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("could not start " + argv.at(0) + ": " + std::strerror(rc));
   pid_ = pid;

@@ -2,44 +2,23 @@
 // classification with libpg_query, transactions, and what DSQL is known to refuse.
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "dsql/migrate.hpp"
 #include "migrate/migrate_internal.hpp"
 #include "sigv4/sigv4.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace dsql {
 namespace {
 
 namespace fs = std::filesystem;
 
-class temp_dir {
- public:
-  temp_dir() {
-    char tmpl[] = "/tmp/dsql-migrate-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-
- private:
-  std::string path_;
-};
+using test::scratch_dir;
 
 detail::analysed_migration analyse(const std::string& sql) {
-  temp_dir d;
+  scratch_dir d;
   migration_file f;
   f.version = "1";
   f.name = "t";
@@ -64,7 +43,7 @@ TEST(migrate_versions, compare_part_by_part_numerically) {
 }
 
 TEST(migrate_files, found_in_version_order_and_others_ignored) {
-  temp_dir d;
+  scratch_dir d;
   d.write("V10__ten.sql", "SELECT 10");
   d.write("V2__two.sql", "SELECT 2");
   d.write("V1.1__one_one.sql", "SELECT 11");
@@ -82,7 +61,7 @@ TEST(migrate_files, found_in_version_order_and_others_ignored) {
 
 TEST(migrate_files, malformed_names_duplicates_and_missing_directories_are_errors) {
   {
-    temp_dir d;
+    scratch_dir d;
     d.write("V1_create.sql", "SELECT 1");
     try {
       find_migrations(d.path());
@@ -93,12 +72,12 @@ TEST(migrate_files, malformed_names_duplicates_and_missing_directories_are_error
     }
   }
   {
-    temp_dir d;
+    scratch_dir d;
     d.write("Vx__create.sql", "SELECT 1");
     EXPECT_THROW(find_migrations(d.path()), migration_error);
   }
   {
-    temp_dir d;
+    scratch_dir d;
     d.write("V1__a.sql", "SELECT 1");
     d.write("V1.0__b.sql", "SELECT 1");
     try {
@@ -117,13 +96,13 @@ TEST(migrate_files, malformed_names_duplicates_and_missing_directories_are_error
               std::string::npos)
         << e.what();
   }
-  temp_dir d;
+  scratch_dir d;
   EXPECT_THROW(find_migrations(d.write("file", "x")), migration_error);
   EXPECT_TRUE(find_migrations(d.path()).size() == 0);
 }
 
 TEST(migrate_files, a_migration_that_cannot_be_read_is_named) {
-  temp_dir d;
+  scratch_dir d;
   fs::create_directory(d.path() + "/V1__dir.sql");
   try {
     find_migrations(d.path());
@@ -344,7 +323,7 @@ TEST(migrate_refusals, what_dsql_allows_is_not_refused) {
 }
 
 TEST(migrate_plan, plan_migrations_lists_files_up_to_the_target) {
-  temp_dir d;
+  scratch_dir d;
   d.write("V1__a.sql", "CREATE TABLE a (id bigint PRIMARY KEY);");
   d.write("V2__b.sql", "CREATE TABLE b (id bigint PRIMARY KEY);\nTRUNCATE b;");
   d.write("V3__c.sql", "SELECT 1;");
