@@ -119,8 +119,11 @@ class file_load {
 };
 
 void file_load::prepare_ledger(pool& p, const std::string& load_id) {
-  const result exists = exec_with_retry(p, "SELECT to_regclass($1) IS NOT NULL", {ledger_table});
-  if (exists.value(0, 0) != "t") {
+  const auto there = [&] {
+    return exec_with_retry(p, "SELECT to_regclass($1) IS NOT NULL", {ledger_table}).value(0, 0) ==
+           "t";
+  };
+  if (!there()) {
     try {
       run_transaction(p, [](connection& c) {
         c.exec(std::string("CREATE TABLE IF NOT EXISTS ") + ledger_table +
@@ -128,7 +131,9 @@ void file_load::prepare_ledger(pool& p, const std::string& load_id) {
                "text NOT NULL, committed_at timestamptz NOT NULL, PRIMARY KEY (load_id, batch))");
       });
     } catch (const sql_error& e) {
-      if (e.sqlstate() != "23505" && e.sqlstate() != "42P07") {
+      // Another load may have created it at the same moment (PostgreSQL then reports a
+      // duplicate); anything else, such as a missing CREATE privilege, is the user's to fix.
+      if (!there()) {
         throw error(std::string("--resume needs the ledger table ") + ledger_table +
                     ", which could not be created: " + e.what() +
                     " (a role with CREATE on the schema can create it once)");

@@ -108,23 +108,28 @@ bool history_store::exists() {
 
 void history_store::create() {
   // One DDL statement per transaction, as DSQL requires; without serial or defaults DSQL lacks.
-  const std::string tables[] = {
-      "CREATE TABLE IF NOT EXISTS " + table_ +
-          " (version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, "
-          "statements integer NOT NULL, applied_statements integer NOT NULL, "
-          "applied_digest text NOT NULL, pending_statement integer, pending_job text, "
-          "state text NOT NULL, error text, started_at timestamptz NOT NULL, "
-          "finished_at timestamptz, duration_ms bigint, applied_by text NOT NULL)",
-      "CREATE TABLE IF NOT EXISTS " + lock_table_ +
-          " (name text PRIMARY KEY, owner text NOT NULL, holder text NOT NULL, "
-          "expires_at timestamptz NOT NULL)"};
-  for (const auto& sql : tables) {
+  const std::pair<std::string, std::string> tables[] = {
+      {table_, "CREATE TABLE IF NOT EXISTS " + table_ +
+                   " (version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, "
+                   "statements integer NOT NULL, applied_statements integer NOT NULL, "
+                   "applied_digest text NOT NULL, pending_statement integer, pending_job text, "
+                   "state text NOT NULL, error text, started_at timestamptz NOT NULL, "
+                   "finished_at timestamptz, duration_ms bigint, applied_by text NOT NULL)"},
+      {lock_table_, "CREATE TABLE IF NOT EXISTS " + lock_table_ +
+                        " (name text PRIMARY KEY, owner text NOT NULL, holder text NOT NULL, "
+                        "expires_at timestamptz NOT NULL)"}};
+  const auto there = [&](const std::string& table) {
+    return ex_.autocommit("SELECT to_regclass($1) IS NOT NULL", {table}).value(0, 0) == "t";
+  };
+  for (const auto& [table, sql] : tables) {
+    if (there(table)) continue;  // no DDL when none is needed: DDL makes other sessions retry
     try {
       ex_.transaction([&](connection& c) { c.exec(sql); });
-    } catch (const sql_error& e) {
-      // Two first runs at once: PostgreSQL can report the loser's CREATE ... IF NOT EXISTS as a
-      // duplicate instead of skipping it. The table is there either way.
-      if (e.sqlstate() != "23505" && e.sqlstate() != "42P07") throw;
+    } catch (const sql_error&) {
+      // Two first runs at once: the loser's CREATE ... IF NOT EXISTS can fail on the winner's
+      // catalog rows (23505, 42P07, 42710 from PostgreSQL) or keep conflicting with them; if the
+      // table is there now, it is the one wanted.
+      if (!there(table)) throw;
     }
   }
 }
@@ -270,13 +275,19 @@ migration_lock::migration_lock(migrate_executor& ex, const migrate_options& opti
 }
 
 bool migration_lock::try_acquire() {
-  const result r = ex_.autocommit(
-      "INSERT INTO " + table_ +
-          " AS l (name, owner, holder, expires_at) VALUES ($1, $2, $3, now() + $4::integer * "
-          "interval '1 second') ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, holder = "
-          "excluded.holder, expires_at = excluded.expires_at WHERE l.expires_at < now() "
-          "RETURNING owner",
-      {std::string(lock_name), owner_, holder_, std::to_string(options_.lock_lease.count())});
+  result r;
+  try {
+    r = ex_.autocommit(
+        "INSERT INTO " + table_ +
+            " AS l (name, owner, holder, expires_at) VALUES ($1, $2, $3, now() + $4::integer * "
+            "interval '1 second') ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, holder "
+            "= "
+            "excluded.holder, expires_at = excluded.expires_at WHERE l.expires_at < now() "
+            "RETURNING owner",
+        {std::string(lock_name), owner_, holder_, std::to_string(options_.lock_lease.count())});
+  } catch (const occ_conflict_error&) {
+    return false;  // another run is taking or giving back the lock right now: try again shortly
+  }
   return r.rows() == 1 && r.value(0, 0) == owner_;
 }
 
