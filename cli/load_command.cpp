@@ -285,6 +285,7 @@ void file_load::run() {
     wo.conflict = on_conflict::do_nothing;
   }
   if (resumable) {
+    wo.digests = true;
     wo.filter = [this](const batch_info& b) { return keep_batch(b); };
     wo.in_transaction = [this](connection& c, const batch_info& b) {
       c.exec_params(

@@ -70,6 +70,8 @@ struct batch_writer_options {
   batch_limits limits;
   write_method method = write_method::copy;
   on_conflict conflict = on_conflict::error;
+  // Fill batch_info::digest (hashing every row costs some CPU).
+  bool digests = false;
   // Batches written at once, each on a connection of its own: give the pool at least as many.
   std::size_t workers = 2;
   // For each batch's transaction; on_retry is called as well as the writer's own counting.

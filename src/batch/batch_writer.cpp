@@ -109,7 +109,7 @@ void batch_writer::state::resolve_table() {
 void batch_writer::state::seal() {
   if (current.info.rows == 0) return;
   current.info.bytes = current.data.size();
-  current.info.digest = sigv4::sha256_hex(current.data);
+  if (o.digests) current.info.digest = sigv4::sha256_hex(current.data);
   current.info.number = next_number++;
   pending_batch b = std::move(current);
   current = pending_batch{};

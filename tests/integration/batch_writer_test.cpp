@@ -30,6 +30,7 @@ TEST_F(BatchWriter, WritesRowsInBatchesWithinTheRowLimit) {
   std::vector<batch_info> commits;
   auto o = options("bw_rows");
   o.columns = {"id", "NAME", "note"};
+  o.digests = true;
   o.on_commit = [&](const batch_info& b) { commits.push_back(b); };
   batch_writer w(*pool_, o);
   EXPECT_EQ(w.table(), "bw_rows");
