@@ -14,7 +14,7 @@ int main() {
   constexpr int rows = 10000;
   try {
     dsql::pool_options po;
-    po.max_size = 3;
+    po.max_size = 5;
     dsql::pool pool(examples::config_from_env(), po);
     dsql::exec_with_retry(pool,
                           "CREATE TABLE IF NOT EXISTS load_example (id uuid PRIMARY KEY DEFAULT "
@@ -25,7 +25,9 @@ int main() {
     dsql::batch_writer_options options;
     options.table = "load_example";
     options.columns = {"run", "n", "note"};  // id takes its default
-    options.workers = 2;
+    // Batches written at once. Against dsql local the examples test sets LOAD_WORKERS=1: dsql
+    // local mistakes parallel inserters' relation-extension lock for a write conflict.
+    options.workers = static_cast<std::size_t>(std::stoul(examples::env_or("LOAD_WORKERS", "4")));
     dsql::batch_writer writer(pool, options);
     for (int i = 0; i < rows; ++i) {
       const std::string n = std::to_string(i);
