@@ -310,6 +310,9 @@ static bool drop_object_supported(ObjectType type) {
     case OBJECT_DOMAIN:
     case OBJECT_FUNCTION:
     case OBJECT_ROUTINE:
+    /* There are no triggers to drop, but DSQL takes DROP TRIGGER IF EXISTS, as schema tools
+     * emit it. */
+    case OBJECT_TRIGGER:
       return true;
     default:
       return false;
