@@ -20,4 +20,5 @@ if(TARGET dsql_test_local_endpoint)
   endfunction()
 
   dsql_local_rules_test(transactions)
+  dsql_local_rules_test(indexes)
 endif()
