@@ -21,4 +21,5 @@ if(TARGET dsql_test_local_endpoint)
 
   dsql_local_rules_test(transactions)
   dsql_local_rules_test(indexes)
+  dsql_local_rules_test(objects)
 endif()
