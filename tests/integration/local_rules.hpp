@@ -69,6 +69,11 @@ inline std::string scalar(connection& c, std::string_view sql) {
   return std::string(r.value(0, 0));
 }
 
+// The same on a connection made for the one query.
+inline std::string scalar(connection&& c, std::string_view sql) {
+  return scalar(c, sql);
+}
+
 // The error `fn` throws as a dsql::sql_error, or nullopt when it throws nothing. Other
 // exceptions propagate.
 inline std::optional<sql_error> sql_error_of(const std::function<void()>& fn) {
