@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "local_rules.hpp"
 #include "support/fast_retry.hpp"
 
@@ -121,6 +123,37 @@ TEST_F(Occ, NoStatementWaitsForAnotherTransaction) {
   EXPECT_EQ(b.exec("DELETE FROM " + t + " WHERE id = 1").command_tag(), "DELETE 1");
   EXPECT_TRUE(fails_with(a, "COMMIT", "40001", oc000));
   EXPECT_EQ(scalar(b, "SELECT count(*) FROM " + t + " WHERE id = 1"), "0");
+}
+
+TEST_F(Occ, AWriteGoesOnWhileTheOtherWriterIsBusy) {
+  const std::string t = counters();
+  connection a = open(), b = open(), watcher = open();
+  a.exec("BEGIN");
+  a.exec(set(t, 1));
+  // a holds the row and is busy with a statement of its own when b writes the row.
+  const std::string marker = fresh_name("occ_busy");
+  std::thread busy([&] {
+    try {
+      a.exec("SELECT pg_sleep(3) AS " + marker);
+    } catch (const error& e) {
+      ADD_FAILURE() << "a's own statement failed: " << e.what();
+    }
+  });
+  EXPECT_TRUE(eventually([&] {
+    return scalar(watcher,
+                  "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND "
+                  "query LIKE '%" +
+                      marker + "%' AND query NOT LIKE '%pg_stat_activity%'") == "1";
+  }));
+  b.exec("BEGIN");
+  const auto e = sql_error_of([&] { b.exec(set(t, 2)); });
+  busy.join();
+  EXPECT_FALSE(e.has_value()) << "b's UPDATE failed: " << e->sqlstate() << " "
+                              << e->server_message();
+  // As when a is idle: b commits first and wins, a loses at COMMIT.
+  EXPECT_EQ(b.exec("COMMIT").command_tag(), "COMMIT");
+  EXPECT_TRUE(fails_with(a, "COMMIT", "40001", oc000));
+  EXPECT_EQ(value(watcher, t), "2");
 }
 
 TEST_F(Occ, AnotherSessionsDdlFailsTheNextStatementOnceWithOc001) {
