@@ -82,9 +82,29 @@ class local_endpoint {
   std::vector<std::pair<std::string, std::string>> libpq_params(
       const std::string& user = "admin") const;
 
+  // The multi-Region peer that `--peer-region R` adds (endpoint.json's "peer"): another cluster
+  // id and region, its own port, the same database. nullopt when the endpoint has none.
+  struct peer_endpoint {
+    std::string hostname;
+    std::uint16_t port = 0;
+    std::string region;
+    std::string cluster_id;
+    std::string cluster_endpoint;
+  };
+  const std::optional<peer_endpoint>& peer() const noexcept { return peer_; }
+  // config(), token() and libpq_params() for the peer: its port, tokens signed for its region.
+  // Throw std::logic_error when there is no peer.
+  dsql::config peer_config(const std::string& user = "admin") const;
+  std::string peer_token(const std::string& user = "admin", const std::string& host = {}) const;
+  std::vector<std::pair<std::string, std::string>> peer_libpq_params(
+      const std::string& user = "admin") const;
+
  private:
   void read_endpoint_json();
   void sweep_leftovers() noexcept;
+  const peer_endpoint& require_peer() const;
+  std::string sign(const std::string& user, const std::string& host,
+                   const std::string& region) const;
 
   options options_;
   std::string base_;  // mkdtemp directory: holds dir_ and the output file
@@ -101,6 +121,7 @@ class local_endpoint {
   std::string cluster_id_;
   std::string cluster_endpoint_;
   std::string principal_arn_;
+  std::optional<peer_endpoint> peer_;
 };
 
 // Process ids whose command line contains `text` (e.g. a state directory), excluding this one.
