@@ -215,7 +215,12 @@ TEST(LocalHardening, StartStopsBackendsLeftByAServerThatDied) {
   ep.stop(SIGKILL);
   busy.reset();
   watcher.reset();
-  std::this_thread::sleep_for(500ms);
+  // Until the postmaster is reaped (its zombie, now init's, still owns its pid), PostgreSQL would
+  // take postmaster.pid for a live server's, which is not what this test is about.
+  for (int i = 0; i < 600 && !stat_fields(postmaster).empty(); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(stat_fields(postmaster).empty()) << "the killed postmaster was never reaped";
   const auto leftover = still_running(server.seen);
   ASSERT_FALSE(leftover.empty()) << "no backend outlived the server: nothing to test";
 
