@@ -1,5 +1,6 @@
 // dsql local's hardening (issue 9), end to end: the front's side (its own statements, IAM
-// mappings after a backend restart, its log, TLS server names). Each test failed before its fix.
+// mappings after a backend restart, its log, TLS server names). Each defect's test failed before
+// its fix; EndpointTlsServerNamesAreAccepted keeps the SNI check from refusing the endpoint's own.
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -227,7 +228,9 @@ void crash_a_backend(const local_endpoint& ep) {
   ASSERT_TRUE(ep.running());
 }
 
-// 4b. The same after PostgreSQL restarted every backend (one of them crashed).
+// 4b. The same after PostgreSQL restarted every backend (one of them crashed). Here the front's
+// backend was ended with a WARNING, not a FATAL, and libpq 15 reports the next query's failure
+// ("server closed the connection unexpectedly") with the connection still CONNECTION_OK.
 TEST(LocalHardeningFront, MappedRoleLogsInAfterPostgresRestartsItsBackends) {
   local_endpoint ep;
   {

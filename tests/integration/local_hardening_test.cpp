@@ -169,7 +169,9 @@ void expect_serves(const local_endpoint& ep) {
 // 1. A postmaster killed outright during a CPU-bound query: its backend used to outlive it (and
 // dsql local), holding the shared memory, so that the next start on DIR failed with
 // "pre-existing shared memory block ... is still in use". What is checked is every process the
-// postmaster had started, not its process group: each of them left that group at birth.
+// postmaster had started, not its process group: PostgreSQL's InitPostmasterChild() calls
+// setsid(), so each backend leads a process group of its own and a killpg() of the postmaster's
+// group reaches none of them.
 TEST(LocalHardening, KilledPostmasterLeavesNoBackendAndDirStartsAgain) {
   local_endpoint ep;
   auto busy = pq_connect(ep.libpq_params());
@@ -354,7 +356,9 @@ TEST(LocalHardening, DirWithSpacesServesAndItsPsqlLineWorks) {
   expect_psql_line_works(ep);
 }
 
-// 8b. A DIR with a comma broke PostgreSQL's socket setting (a list of directories).
+// 8b. A DIR with a comma broke PostgreSQL's socket setting (a list of directories). libpq reads a
+// `host` with a comma as a list of hosts too, so every libpq connection to the socket directory
+// (the readiness check, the front's own connections) must cope with it as well.
 TEST(LocalHardening, DirWithCommaAndSpaceServesAndItsPsqlLineWorks) {
   local_endpoint::options opts;
   opts.dir_name = "state, with a comma";
