@@ -104,7 +104,7 @@ local_endpoint::local_endpoint(options opts) : options_(std::move(opts)) {
   base_ = tmpl;
   // When the tests run as root, PostgreSQL runs as `postgres` and must pass through here.
   ::chmod(base_.c_str(), 0711);
-  dir_ = base_ + "/d";
+  dir_ = base_ + "/" + options_.dir_name;
   output_file_ = base_ + "/dsql-local.out";
   if (options_.start) {
     try {

@@ -33,6 +33,9 @@ class local_endpoint {
     std::chrono::seconds ready_timeout{60};
     std::chrono::seconds stop_timeout{30};
     bool start = true;  // false: construct only, call start() later
+    // The state directory's name inside the fixture's temporary directory (one with spaces or
+    // commas, say); dir() is its full path.
+    std::string dir_name = "d";
   };
 
   local_endpoint();
