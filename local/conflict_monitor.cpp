@@ -104,7 +104,7 @@ void conflict_monitor::check() {
           "a.wait_event_type = 'Lock' AND a.pid = ANY($1::int[])",
           {array});
       if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-        if (!last && backend_worker::connection_lost(conn)) return false;
+        if (!last && backend_worker::connection_lost(conn, r)) return false;
       } else {
         for (int i = 0; i < PQntuples(r.get()); ++i) {
           lock_wait w;
@@ -170,7 +170,7 @@ void conflict_monitor::settle(const std::vector<lock_wait>& waits) {
                   "pg_cancel_backend(pid)",
                   {array, running});
       if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-        if (!last && backend_worker::connection_lost(conn)) return false;
+        if (!last && backend_worker::connection_lost(conn, r)) return false;
       } else {
         for (int i = 0; i < PQntuples(r.get()); ++i) {
           signalled.push_back(static_cast<std::uint32_t>(std::stoul(PQgetvalue(r.get(), i, 0))));

@@ -378,6 +378,11 @@ void dsql_check_utility(PlannedStmt* pstmt, ProcessUtilityContext context) {
     case T_VariableSetStmt:
       check_set((VariableSetStmt*)parsetree);
       return;
+    case T_AlterRoleSetStmt:
+      /* ALTER ROLE ... SET takes what SET takes. */
+      if (((AlterRoleSetStmt*)parsetree)->setstmt)
+        check_set(((AlterRoleSetStmt*)parsetree)->setstmt);
+      return;
     case T_VariableShowStmt:
       check_show((VariableShowStmt*)parsetree);
       return;

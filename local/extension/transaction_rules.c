@@ -47,7 +47,8 @@ static bool belongs_to_this_transaction(void) {
 
 static void raise_doom(void) {
   /* The schema change it lost to is news it has now heard. */
-  if (current.doomed_by_schema) seen_catalog_version = pg_atomic_read_u64(&dsql_shared->catalog_version);
+  if (current.doomed_by_schema)
+    seen_catalog_version = pg_atomic_read_u64(&dsql_shared->catalog_version);
   if (current.doomed_by_schema)
     ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
                     errmsg("schema has been updated by another transaction (OC001)")));

@@ -121,15 +121,25 @@ TEST(LocalHardeningFront, IamCommandTextCannotInjectIntoTheFrontsStatements) {
   ASSERT_EQ(pq_value(conn.get(), "CREATE TABLE victim2 (id integer)"), "");
   ASSERT_EQ(pq_value(conn.get(), "INSERT INTO victim2 VALUES (1)"), "");
   ASSERT_EQ(pq_value(conn.get(), "CREATE ROLE app WITH LOGIN"), "");
-  // What an attacker would do first. SET is refused now (it used to be accepted), but ALTER ROLE
-  // ... SET reaches PostgreSQL, so that the next session may really run with it off: the front's
-  // statements must hold either way.
-  (void)run(conn.get(), "ALTER ROLE admin SET standard_conforming_strings = off");
+  // What an attacker would do first. A client can no longer turn it off (SET and ALTER ROLE ...
+  // SET are refused, as on DSQL), so the setting is turned off behind the front, on the backing
+  // PostgreSQL's own socket, for admin's next session: the front's statements must hold either
+  // way.
+  EXPECT_EQ(run(conn.get(), "ALTER ROLE admin SET standard_conforming_strings = off").sqlstate,
+            "0A000");
+  {
+    pgconn_ptr backdoor =
+        pq_connect({{"host", ep.dir() + "/run"}, {"user", "postgres"}, {"dbname", "postgres"}});
+    ASSERT_EQ(PQstatus(backdoor.get()), CONNECTION_OK) << PQerrorMessage(backdoor.get());
+    ASSERT_EQ(run(backdoor.get(), "ALTER ROLE admin SET standard_conforming_strings = off").status,
+              PGRES_COMMAND_OK)
+        << PQerrorMessage(backdoor.get());
+  }
   conn = connect_ok(ep);
   ASSERT_EQ(PQstatus(conn.get()), CONNECTION_OK);
   (void)run(conn.get(), "SET standard_conforming_strings = off");
-  SCOPED_TRACE("standard_conforming_strings " +
-               pq_value(conn.get(), "SHOW standard_conforming_strings"));
+  // The hostile names below meet the front with backslashes live.
+  ASSERT_EQ(pq_value(conn.get(), "SHOW standard_conforming_strings"), "off");
 
   const std::vector<std::string> hostile = {
       "x\\'; EXCEPTION WHEN OTHERS THEN DROP TABLE victim2; END; --",
