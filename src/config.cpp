@@ -164,8 +164,16 @@ config parse_connection_uri(std::string_view uri) {
   }
   const std::string scheme = lower(uri.substr(0, scheme_end));
   if (scheme != "postgres" && scheme != "postgresql" && scheme != "dsql") {
-    throw config_error("unsupported URI scheme " + util::quoted(scheme + "://") +
-                       ": use postgres://, postgresql:// or dsql://");
+    // Only a scheme is quoted: text before "://" that is none may be anything, a password too.
+    const bool is_scheme = !scheme.empty() && scheme.size() <= 32 &&
+                           std::isalpha(static_cast<unsigned char>(scheme[0])) &&
+                           std::all_of(scheme.begin(), scheme.end(), [](unsigned char c) {
+                             return std::isalnum(c) || c == '+' || c == '-' || c == '.';
+                           });
+    throw config_error(
+        (is_scheme ? "unsupported URI scheme " + util::quoted(scheme + "://")
+                   : std::string("unsupported URI scheme (the text before '://' is not one)")) +
+        ": use postgres://, postgresql:// or dsql://");
   }
   std::string_view rest = uri.substr(scheme_end + 3);
   std::string_view query;

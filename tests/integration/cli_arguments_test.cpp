@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cli_env.hpp"
 #include "support/run_process.hpp"
 #include "unit/test_support.hpp"
 
@@ -13,18 +14,10 @@ namespace {
 const std::string secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
 env_overrides env_with_keys() {
-  return {{"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
-          {"AWS_SECRET_ACCESS_KEY", secret},
-          {"AWS_SESSION_TOKEN", std::nullopt},
-          {"AWS_PROFILE", std::nullopt},
-          {"AWS_REGION", std::nullopt},
-          {"AWS_DEFAULT_REGION", std::nullopt},
-          {"AWS_CONFIG_FILE", "/nonexistent/cfg"},
-          {"AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c"},
-          {"AWS_EC2_METADATA_DISABLED", "true"},
-          {"PGPASSWORD", std::nullopt},
-          {"PGPORT", std::nullopt},
-          {"CLUSTER_ENDPOINT", std::nullopt}};
+  env_overrides env = isolated_cli_env();
+  env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE";
+  env["AWS_SECRET_ACCESS_KEY"] = secret;
+  return env;
 }
 
 process_result dsql(std::vector<std::string> args, env_overrides env = env_with_keys()) {
