@@ -91,7 +91,9 @@ bool signature_expired(const std::exception_ptr& e) {
 }
 
 // One connect from start to end. Its own handlers run on its strand; the blocking work and the
-// connection's strand post back to it.
+// connection's strand post back to it. The blocking work hands its reference over with its
+// result rather than keeping one: the run's timer and sockets belong to the caller's context and
+// must not be destroyed on the library's threads, where that context may already be gone.
 class connect_run : public std::enable_shared_from_this<connect_run> {
  public:
   connect_run(const net::any_io_executor& ex, async_options options, connect_done done)
@@ -110,17 +112,31 @@ class connect_run : public std::enable_shared_from_this<connect_run> {
       return;
     }
     // Resolving the config may read the shared config file (the region of a profile).
-    net::post(blocking_executor(), [self, cfg = std::move(*cfg)] {
+    net::post(blocking_executor(), [self, cfg = std::move(*cfg)]() mutable {
       try {
         auto made = std::make_shared<connector>(cfg);
-        net::post(self->strand_, [self, made] { self->have_connector(made); });
+        back_on_loop(std::move(self), [made](connect_run& r) { r.have_connector(made); });
       } catch (...) {
-        net::post(self->strand_, [self, e = std::current_exception()] { self->fail(e); });
+        back_on_loop(std::move(self),
+                     [e = std::current_exception()](connect_run& r) { r.fail(e); });
       }
     });
   }
 
  private:
+  // From the library's threads back to the run's strand. The reference to the run travels with
+  // `f` and is dropped on the caller's context only: dropped on a library thread, it could
+  // destroy the run's strand, timer and sockets after that context is gone. Nothing but a copy
+  // of the caller's executor stays behind there.
+  template <class F>
+  static void back_on_loop(std::shared_ptr<connect_run>&& self, F f) {
+    const net::any_io_executor loop = self->ex_;
+    net::post(loop, [self = std::move(self), f = std::move(f)]() mutable {
+      const auto strand = self->strand_;  // a copy: `f` may end the run and the strand with it
+      net::dispatch(strand, [self = std::move(self), f = std::move(f)]() mutable { f(*self); });
+    });
+  }
+
   void watch_cancellation() {
     auto slot = done_.cancellation_slot();
     if (!slot.is_connected()) return;
@@ -155,14 +171,13 @@ class connect_run : public std::enable_shared_from_this<connect_run> {
         return;
       }
     }
-    net::post(blocking_executor(), [self = shared_from_this(), fresh] {
+    net::post(blocking_executor(), [self = shared_from_this(), source = source_, fresh]() mutable {
       try {
-        secret token(fresh ? self->source_->fresh_token() : self->source_->token());
-        net::post(self->strand_, [self, token = std::move(token)]() mutable {
-          self->have_token(std::move(token));
-        });
+        auto token = std::make_shared<secret>(fresh ? source->fresh_token() : source->token());
+        back_on_loop(std::move(self), [token](connect_run& r) { r.have_token(std::move(*token)); });
       } catch (...) {
-        net::post(self->strand_, [self, e = std::current_exception()] { self->fail(e); });
+        back_on_loop(std::move(self),
+                     [e = std::current_exception()](connect_run& r) { r.fail(e); });
       }
     });
   }

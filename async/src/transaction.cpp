@@ -64,8 +64,8 @@ class transaction_run : public std::enable_shared_from_this<transaction_run> {
   }
 
   void acquired(std::exception_ptr e, async_lease l) {
-    if (e) return failed(e);
     lease_ = std::move(l);
+    if (e || cancelled_) return failed(e);
     lease_->async_exec("BEGIN", step([self = shared_from_this()](std::exception_ptr err, result) {
                          self->began(err);
                        }));
@@ -81,6 +81,7 @@ class transaction_run : public std::enable_shared_from_this<transaction_run> {
       }
       return failed(e);
     }
+    if (cancelled_) return failed(cancelled());
     dead_begins_ = 0;
     auto self = shared_from_this();
     transaction_done done([self](std::exception_ptr err) {
