@@ -10,11 +10,8 @@ namespace dsql {
 namespace {
 
 using std::chrono::milliseconds;
+using test::number;
 using test::run_coroutine;
-
-long long number(const result& r, std::size_t row = 0) {
-  return std::stoll(std::string(r.value(row, 0)));
-}
 
 class AsyncConnectionTest : public ::testing::Test {
  protected:

@@ -14,10 +14,7 @@ static_assert(__cplusplus < 202002L, "this test is the C++17 user's view");
 namespace dsql {
 namespace {
 
-long long number(const result& r) {
-  return std::stoll(std::string(r.value(0, 0)));
-}
-
+using test::number;
 TEST(AsyncCxx17, CallbacksChainAConnectAndStatements) {
   test::local_endpoint ep;
   asio::io_context io;

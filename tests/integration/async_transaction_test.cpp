@@ -11,11 +11,8 @@ namespace {
 
 using std::chrono::milliseconds;
 using test::fast_retry;
+using test::number;
 using test::run_coroutine;
-
-long long number(const result& r) {
-  return std::stoll(std::string(r.value(0, 0)));
-}
 
 class AsyncTransactionTest : public ::testing::Test {
  protected:

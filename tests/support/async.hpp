@@ -4,6 +4,7 @@
 // tests read as a user of either flavour writes), and a coroutine runner.
 
 #include <exception>
+#include <string>
 #include <utility>
 
 #include "dsql/async.hpp"
@@ -16,6 +17,11 @@ namespace asio = boost::asio;
 #endif
 
 namespace dsql::test {
+
+// The first column of a row as a number.
+inline long long number(const result& r, std::size_t row = 0) {
+  return std::stoll(std::string(r.value(row, 0)));
+}
 
 #if defined(DSQL_ASYNC_HAS_COROUTINES)
 // Runs `coroutine` (a callable returning asio::awaitable<void>) on `io` until the context runs
