@@ -53,6 +53,9 @@ class exec_op final : public io_op {
         return false;
       }
       phase_ = phase::read;
+      // Nothing can have come back yet: wait rather than try a read that would fail.
+      c.await_io(true, false);
+      return false;
     }
     for (;;) {
       if (PQconsumeInput(conn) == 0) throw_lost(conn, "connection lost");

@@ -26,6 +26,7 @@ async_pool_impl::async_pool_impl(const net::any_io_executor& ex, const config& c
       connection_options_(std::move(connection_options)),
       engine_(std::move(options), endpoints_.size()),
       upkeep_timer_(ex),
+      deadline_timer_(ex),
       backoff_timer_(ex) {}
 
 void async_pool_impl::start() {
@@ -48,6 +49,7 @@ void async_pool_impl::acquire(std::chrono::milliseconds timeout, acquire_done do
   }
   auto w = std::make_shared<waiter>();
   w->timeout = timeout;
+  w->deadline = steady::now() + timeout;
   w->done = std::move(done);
   auto slot = w->done.cancellation_slot();
   if (slot.is_connected()) {
@@ -59,7 +61,7 @@ void async_pool_impl::acquire(std::chrono::milliseconds timeout, acquire_done do
       auto self = pool.lock();
       if (!self) return;
       net::post(self->ex_, [self, weak] {
-        if (auto waiting = weak.lock()) self->give_up(waiting, true);
+        if (auto waiting = weak.lock()) self->give_up(waiting);
       });
     });
   }
@@ -78,12 +80,7 @@ void async_pool_impl::enqueue(const waiter_ptr& w) {
       if (!w->has_connect && std::find(waiters_.begin(), waiters_.end(), w) != waiters_.end()) {
         engine_.count_wait();
       }
-      w->timer = std::make_unique<net::steady_timer>(ex_, w->timeout);
-      std::weak_ptr<waiter> weak = w;
-      w->timer->async_wait([self = shared_from_this(), weak](const auto& ec) {
-        if (ec) return;
-        if (auto waiting = weak.lock()) self->give_up(waiting, false);
-      });
+      arm_deadline_locked(w->deadline);
     }
     settle_locked();
   }
@@ -146,27 +143,58 @@ void async_pool_impl::run(actions& todo) {
 
 void async_pool_impl::grant_locked(waiter_ptr w, slot_ptr slot, actions& todo) {
   w->finished = true;
-  if (w->timer) w->timer->cancel();
   todo.grants.emplace_back(w, std::move(slot));
 }
 
 void async_pool_impl::fail_locked(waiter_ptr w, std::exception_ptr e, actions& todo) {
   w->finished = true;
-  if (w->timer) w->timer->cancel();
   waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), w), waiters_.end());
   todo.failures.emplace_back(w, std::move(e));
 }
 
-void async_pool_impl::give_up(const waiter_ptr& w, bool cancelled) {
+void async_pool_impl::give_up(const waiter_ptr& w) {
   actions todo;
   {
     std::lock_guard<std::mutex> lk(m_);
     if (w->finished) return;
-    fail_locked(w,
-                cancelled
-                    ? std::make_exception_ptr(cancelled_error("the acquire was cancelled"))
-                    : std::make_exception_ptr(pool_timeout_error(engine_.timed_out(w->timeout))),
-                todo);
+    fail_locked(w, std::make_exception_ptr(cancelled_error("the acquire was cancelled")), todo);
+    settle_locked();
+  }
+  run(todo);
+}
+
+void async_pool_impl::arm_deadline_locked(steady::time_point at) {
+  if (deadline_armed_ && deadline_at_ <= at) return;
+  deadline_armed_ = true;
+  deadline_at_ = at;
+  const unsigned generation = ++deadline_generation_;
+  deadline_timer_.expires_at(at);
+  deadline_timer_.async_wait([self = shared_from_this(), generation](const auto& ec) {
+    if (!ec) self->deadline_passed(generation);
+  });
+}
+
+void async_pool_impl::deadline_passed(unsigned generation) {
+  actions todo;
+  {
+    std::lock_guard<std::mutex> lk(m_);
+    if (generation != deadline_generation_) return;  // re-armed for an earlier deadline
+    deadline_armed_ = false;
+    const auto now = steady::now();
+    std::vector<waiter_ptr> late;
+    auto next = steady::time_point::max();
+    for (const auto& w : waiters_) {
+      if (w->deadline <= now) {
+        late.push_back(w);
+      } else {
+        next = std::min(next, w->deadline);
+      }
+    }
+    for (auto& w : late) {
+      fail_locked(w, std::make_exception_ptr(pool_timeout_error(engine_.timed_out(w->timeout))),
+                  todo);
+    }
+    if (next != steady::time_point::max()) arm_deadline_locked(next);
     settle_locked();
   }
   run(todo);
@@ -181,11 +209,16 @@ void async_pool_impl::upkeep_locked(steady::time_point now, actions& todo) {
 
 void async_pool_impl::settle_locked() {
   update_upkeep_locked();
-  // A backoff matters only to waiters; left armed it would keep run() going.
+  // Backoffs and deadlines matter only to waiters; left armed they would keep run() going.
   if (waiters_.empty() && backoff_armed_) {
     backoff_armed_ = false;
     ++backoff_generation_;
     backoff_timer_.cancel();
+  }
+  if (waiters_.empty() && deadline_armed_) {
+    deadline_armed_ = false;
+    ++deadline_generation_;
+    deadline_timer_.cancel();
   }
 }
 

@@ -2,12 +2,21 @@
 
 #include <libpq-fe.h>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
+#include <vector>
 
 #if DSQL_ASYNC_BOOST_ASIO
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #else
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
 #include <asio/thread_pool.hpp>
 #endif
 
@@ -17,6 +26,40 @@ net::any_io_executor blocking_executor() {
   // Two threads: one slow credential source (IMDS timing out) does not hold up all connects.
   static net::thread_pool pool(2);
   return pool.get_executor();
+}
+
+namespace {
+
+// Threads that run an io_context at a lower priority (nice 10): background work must lose the
+// CPU to the callers' event loops, not compete with them.
+class background_threads {
+ public:
+  explicit background_threads(int count) : work_(net::make_work_guard(io_)) {
+    for (int i = 0; i < count; ++i) {
+      threads_.emplace_back([this] {
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+        io_.run();
+      });
+    }
+  }
+  ~background_threads() {
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+  }
+  net::any_io_executor executor() { return io_.get_executor(); }
+
+ private:
+  net::io_context io_;
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+net::any_io_executor compute_executor() {
+  static background_threads pool(2);
+  return pool.executor();
 }
 
 void send_cancel_request(PGconn* conn) noexcept {

@@ -43,13 +43,24 @@ class handshake_op final : public io_op {
     if (conn == nullptr) throw connection_error("the connection is closed");
     // libpq: act as if PQconnectPoll had asked for a writable socket before its first call.
     auto state = PGRES_POLLING_WRITING;
-    if (started_) {
-      state = PQconnectPoll(conn);
+    if (polled_) {
+      polled_ = false;
+      state = result_;
+    } else if (started_) {
+      // The socket is ready: the step itself (TLS handshake work) runs off the caller's loop.
+      c.run_elsewhere([this, conn] {
+        result_ = PQconnectPoll(conn);
+        polled_ = true;
+      });
+      return false;
     } else if (PQstatus(conn) == CONNECTION_BAD) {
       state = PGRES_POLLING_FAILED;
     }
     started_ = true;
-    if (state == PGRES_POLLING_OK) return true;
+    if (state == PGRES_POLLING_OK) {
+      c.rewrap_socket();  // the socket the statements will use
+      return true;
+    }
     if (state == PGRES_POLLING_FAILED) {
       try {
         throw_connect_failure(PQerrorMessage(conn), settings_);
@@ -71,6 +82,8 @@ class handshake_op final : public io_op {
   const resolved_config& settings_;  // the connector's, which outlives the run
   unique_function<void(std::exception_ptr)> done_;
   bool started_ = false;
+  bool polled_ = false;  // result_ holds the answer of a step run elsewhere
+  PostgresPollingStatusType result_ = PGRES_POLLING_WRITING;
   std::exception_ptr error_;
 };
 
@@ -228,15 +241,26 @@ class connect_run : public std::enable_shared_from_this<connect_run> {
     params_.emplace_back("hostaddr", addresses);
   }
 
+  // PQconnectStartParams parses, allocates and opens the socket: off the caller's loop as well.
   void handshake(secret token) {
-    PGconn* pg = nullptr;
-    try {
-      pg = start_libpq(params_, token.value);
-    } catch (...) {
-      fail(std::current_exception());
+    auto pending = std::make_shared<secret>(std::move(token));
+    net::post(compute_executor(), [self = shared_from_this(), params = params_, pending]() mutable {
+      try {
+        PGconn* pg = start_libpq(params, pending->value);
+        back_on_loop(std::move(self), [pg](connect_run& r) { r.started(pg); });
+      } catch (...) {
+        back_on_loop(std::move(self),
+                     [e = std::current_exception()](connect_run& r) { r.fail(e); });
+      }
+    });
+  }
+
+  void started(PGconn* pg) {
+    conn_ = std::make_shared<async_connection_impl>(ex_, pg);  // closes pg however this ends
+    if (finished_) {
+      conn_.reset();
       return;
     }
-    conn_ = std::make_shared<async_connection_impl>(ex_, pg);
     conn_->try_claim();
     auto self = shared_from_this();
     conn_->start(std::make_unique<handshake_op>(source_->settings(),

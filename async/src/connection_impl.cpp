@@ -2,7 +2,6 @@
 
 #include <libpq-fe.h>
 #include <openssl/ssl.h>
-#include <poll.h>
 
 #include "background.hpp"
 #include "server_error.hpp"
@@ -93,7 +92,7 @@ void async_connection_impl::cancel(unsigned serial) {
 }
 
 void async_connection_impl::drive() {
-  if (!op_) return;
+  if (!op_ || elsewhere_) return;
   bool done = false;
   try {
     done = op_->advance(*this);
@@ -135,15 +134,9 @@ void async_connection_impl::await_io(bool read, bool write) {
       self->io_ready(epoch, false, ec == net::error::operation_aborted);
     });
   }
-  // The reactor is edge-triggered, and libpq reads once per call: readiness it left unconsumed,
-  // or that came before the waits above were queued, raises no new event. A look at the level
-  // after queueing closes that gap (a wait that completes later only causes an extra step).
-  pollfd p{PQsocket(conn_), static_cast<short>((read ? POLLIN : 0) | (write ? POLLOUT : 0)), 0};
-  if (::poll(&p, 1, 0) > 0) {
-    net::post(strand_, [self, epoch] {
-      if (epoch == self->epoch_) self->drive();
-    });
-  }
+  // No level check is needed here although the reactor is edge-triggered and libpq reads once
+  // per call: a wait re-arms the descriptor (EPOLL_CTL_MOD), and the kernel then reports
+  // readiness that is already there.
 }
 
 void async_connection_impl::io_ready(unsigned epoch, bool read, bool aborted) {
@@ -176,8 +169,43 @@ bool async_connection_impl::tls_pending() const noexcept {
   return ssl != nullptr && SSL_pending(static_cast<SSL*>(ssl)) > 0;
 }
 
+void async_connection_impl::run_elsewhere(unique_function<void()> step) {
+  // libpq may close its socket there; were it still registered here, its number could be
+  // reused by another connection's socket, whose registration a later release would remove.
+  release_socket();
+  ++epoch_;
+  read_waiting_ = write_waiting_ = false;
+  elsewhere_ = true;
+  net::post(compute_executor(), [self = shared_from_this(), step = std::move(step)]() mutable {
+    step();
+    // The reference goes back with the result: dropped on a compute thread, it could destroy
+    // this connection's strand, timer and socket after the caller's context is gone.
+    const net::any_io_executor loop = self->ex_;
+    net::post(loop, [self = std::move(self)]() mutable {
+      const auto strand = self->strand_;
+      net::dispatch(strand, [self = std::move(self)] { self->back_from_elsewhere(); });
+    });
+  });
+}
+
+void async_connection_impl::back_from_elsewhere() {
+  elsewhere_ = false;
+  if (deferred_abort_) {
+    abort(std::exchange(deferred_abort_, nullptr), deferred_cancel_request_);
+    return;
+  }
+  drive();
+}
+
 void async_connection_impl::abort(std::exception_ptr error, bool ask_server_to_cancel) {
   closing_.store(true, std::memory_order_release);
+  if (elsewhere_) {  // the connection is in use on a compute thread: close it when it is back
+    if (!deferred_abort_) {
+      deferred_abort_ = std::move(error);
+      deferred_cancel_request_ = ask_server_to_cancel;
+    }
+    return;
+  }
   if (conn_ != nullptr) {
     if (ask_server_to_cancel && op_ && PQstatus(conn_) == CONNECTION_OK) {
       send_cancel_request(conn_);

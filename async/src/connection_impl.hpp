@@ -60,6 +60,7 @@ class async_connection_impl : public std::enable_shared_from_this<async_connecti
              net::cancellation_slot slot);
 
   // For operations: wait until the socket is ready in the given directions, then advance().
+  // At most one wait per direction is queued; a spare completion only causes an extra step.
   void await_io(bool read, bool write);
   // During a connect libpq may close its socket and open another (next address, same number
   // or not): registering anew at each step keeps the reactor on the right one.
@@ -67,6 +68,9 @@ class async_connection_impl : public std::enable_shared_from_this<async_connecti
   // True when OpenSSL holds decrypted bytes that libpq has not read yet (no socket event
   // will announce them).
   bool tls_pending() const noexcept;
+  // For operations: runs `step` (CPU-bound libpq work) on the library's compute threads, then
+  // advance() again here. Until then nothing here touches the connection; an abort waits.
+  void run_elsewhere(unique_function<void()> step);
 
   // Closes now (on the strand), failing a running operation with `error`.
   void abort(std::exception_ptr error, bool ask_server_to_cancel);
@@ -80,6 +84,7 @@ class async_connection_impl : public std::enable_shared_from_this<async_connecti
   void finish(std::exception_ptr error);
   void io_ready(unsigned epoch, bool read, bool aborted);
   void release_socket() noexcept;
+  void back_from_elsewhere();
 
   net::any_io_executor ex_;
   net::strand<net::any_io_executor> strand_;
@@ -95,6 +100,9 @@ class async_connection_impl : public std::enable_shared_from_this<async_connecti
   unsigned op_serial_ = 0;  // tells a timer or a cancellation which operation it was for
   unsigned epoch_ = 0;      // bumped whenever the socket is registered anew
   bool read_waiting_ = false, write_waiting_ = false;
+  bool elsewhere_ = false;             // a step of the operation runs on a compute thread
+  std::exception_ptr deferred_abort_;  // an abort that waits for that step to come back
+  bool deferred_cancel_request_ = false;
 };
 
 // Results and errors of libpq, read the way connection::exec reads them.

@@ -1,6 +1,6 @@
 #pragma once
 
-// The asynchronous front end of the pool engine: acquires wait in a queue with their own timer,
+// The asynchronous front end of the pool engine: acquires wait in a queue under one deadline timer,
 // connects and checks run as asynchronous operations, and every decision is the engine's.
 
 #include <chrono>
@@ -47,7 +47,7 @@ class async_pool_impl final : public slot_owner,
   struct waiter {
     acquire_done done;
     std::chrono::milliseconds timeout{};
-    std::unique_ptr<net::steady_timer> timer;
+    steady::time_point deadline{};
     bool finished = false;     // answered; under the lock
     bool has_connect = false;  // a connect was started for it and is in flight
   };
@@ -73,12 +73,16 @@ class async_pool_impl final : public slot_owner,
   void run(actions& todo);
   void grant_locked(waiter_ptr w, slot_ptr slot, actions& todo);
   void fail_locked(waiter_ptr w, std::exception_ptr e, actions& todo);
-  void give_up(const waiter_ptr& w, bool cancelled);
+  void give_up(const waiter_ptr& w);  // cancelled by its caller
   void upkeep_locked(steady::time_point now, actions& todo);
   // Keeps the timers running while the pool is in use, and only then.
   void settle_locked();
   void update_upkeep_locked();
   void arm_backoff_locked(steady::time_point at);
+  // One timer for every waiter's deadline, armed for the earliest: waiters come and go far
+  // more often than they time out.
+  void arm_deadline_locked(steady::time_point at);
+  void deadline_passed(unsigned generation);
 
   void connect(std::size_t endpoint, waiter_ptr owner);
   void connected(std::size_t endpoint, async_connection c, const waiter_ptr& owner);
@@ -100,6 +104,10 @@ class async_pool_impl final : public slot_owner,
   bool upkeep_armed_ = false;
   unsigned upkeep_generation_ = 0;
   steady::time_point last_upkeep_{};
+  net::steady_timer deadline_timer_;
+  bool deadline_armed_ = false;
+  steady::time_point deadline_at_{};
+  unsigned deadline_generation_ = 0;
   net::steady_timer backoff_timer_;
   bool backoff_armed_ = false;
   steady::time_point backoff_at_{};
