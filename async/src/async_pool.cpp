@@ -136,7 +136,9 @@ void async_pool_impl::run(actions& todo) {
   for (auto& [w, e] : todo.failures) w->done(e, async_lease());
   for (auto& [w, slot] : todo.grants)
     w->done(nullptr, async_lease(shared_from_this(), std::move(slot)));
-  for (auto& [endpoint, owner] : todo.connects) connect(endpoint, owner);
+  for (auto& [endpoint, owner] : todo.connects) {
+    connect(failover_walk(endpoint, endpoints_.size()), owner);
+  }
   for (auto& c : todo.checks) check(std::move(c));
   todo.doomed.clear();
 }
@@ -264,41 +266,23 @@ void async_pool_impl::arm_backoff_locked(steady::time_point at) {
   });
 }
 
-void async_pool_impl::connect(std::size_t endpoint, waiter_ptr owner) {
-  // Walks the endpoints from the engine's choice, as blocking_pool does.
-  struct walk_state {
-    std::shared_ptr<async_pool_impl> pool;
-    failover_walk walk;
-    waiter_ptr owner;
-  };
-  auto state = std::make_shared<walk_state>(
-      walk_state{shared_from_this(), failover_walk(endpoint, endpoints_.size()), std::move(owner)});
-  struct attempt {
-    static void start(const std::shared_ptr<walk_state>& st) {
-      auto& pool = *st->pool;
-      const auto& ep = pool.endpoints_[st->walk.endpoint()];
-      start_connect(pool.ex_, ep.source, pool.connection_options_,
-                    connect_done(
-                        [st](std::exception_ptr e, async_connection c) {
-                          auto& p = *st->pool;
-                          if (!e) {
-                            p.connected(st->walk.endpoint(), std::move(c), st->owner);
-                          } else if (!is_connection_error(e) || st->walk.single()) {
-                            p.connect_failed(e, st->owner);
-                          } else {
-                            const auto& name = p.endpoints_[st->walk.endpoint()].name;
-                            if (st->walk.failed(name, message_of(e))) {
-                              start(st);
-                            } else {
-                              p.connect_failed(std::make_exception_ptr(st->walk.error()),
-                                               st->owner);
-                            }
-                          }
-                        },
-                        pool.ex_));
-    }
-  };
-  attempt::start(state);
+// One new connection, walking the endpoints from the engine's choice as blocking_pool does.
+void async_pool_impl::connect(failover_walk walk, waiter_ptr owner) {
+  const auto& ep = endpoints_[walk.endpoint()];
+  start_connect(ex_, ep.source, connection_options_,
+                connect_done(
+                    [self = shared_from_this(), walk, owner](std::exception_ptr e,
+                                                             async_connection c) mutable {
+                      if (!e) return self->connected(walk.endpoint(), std::move(c), owner);
+                      if (!is_connection_error(e) || walk.single()) {
+                        return self->connect_failed(e, owner);
+                      }
+                      if (walk.failed(self->endpoints_[walk.endpoint()].name, message_of(e))) {
+                        return self->connect(std::move(walk), std::move(owner));
+                      }
+                      self->connect_failed(std::make_exception_ptr(walk.error()), owner);
+                    },
+                    ex_));
 }
 
 void async_pool_impl::connected(std::size_t endpoint, async_connection c, const waiter_ptr& owner) {

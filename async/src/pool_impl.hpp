@@ -84,7 +84,7 @@ class async_pool_impl final : public slot_owner,
   void arm_deadline_locked(steady::time_point at);
   void deadline_passed(unsigned generation);
 
-  void connect(std::size_t endpoint, waiter_ptr owner);
+  void connect(failover_walk walk, waiter_ptr owner);
   void connected(std::size_t endpoint, async_connection c, const waiter_ptr& owner);
   void connect_failed(std::exception_ptr e, const waiter_ptr& owner);
   void check(actions::check c);
