@@ -25,9 +25,9 @@ async_pool_impl::async_pool_impl(const net::any_io_executor& ex, const config& c
       endpoints_((validate(options), make_endpoints(cfg, options))),
       connection_options_(std::move(connection_options)),
       engine_(std::move(options), endpoints_.size()),
-      upkeep_timer_(ex),
-      deadline_timer_(ex),
-      backoff_timer_(ex) {}
+      upkeep_(ex),
+      deadline_(ex),
+      backoff_(ex) {}
 
 void async_pool_impl::start() {
   if (engine_.options().min_size == 0) return;
@@ -166,22 +166,14 @@ void async_pool_impl::give_up(const waiter_ptr& w) {
 }
 
 void async_pool_impl::arm_deadline_locked(steady::time_point at) {
-  if (deadline_armed_ && deadline_at_ <= at) return;
-  deadline_armed_ = true;
-  deadline_at_ = at;
-  const unsigned generation = ++deadline_generation_;
-  deadline_timer_.expires_at(at);
-  deadline_timer_.async_wait([self = shared_from_this(), generation](const auto& ec) {
-    if (!ec) self->deadline_passed(generation);
-  });
+  deadline_.arm(at, [self = shared_from_this()](unsigned g) { self->deadline_passed(g); });
 }
 
 void async_pool_impl::deadline_passed(unsigned generation) {
   actions todo;
   {
     std::lock_guard<std::mutex> lk(m_);
-    if (generation != deadline_generation_) return;  // re-armed for an earlier deadline
-    deadline_armed_ = false;
+    if (!deadline_.take(generation)) return;  // re-armed for an earlier deadline
     const auto now = steady::now();
     std::vector<waiter_ptr> late;
     auto next = steady::time_point::max();
@@ -212,15 +204,9 @@ void async_pool_impl::upkeep_locked(steady::time_point now, actions& todo) {
 void async_pool_impl::settle_locked() {
   update_upkeep_locked();
   // Backoffs and deadlines matter only to waiters; left armed they would keep run() going.
-  if (waiters_.empty() && backoff_armed_) {
-    backoff_armed_ = false;
-    ++backoff_generation_;
-    backoff_timer_.cancel();
-  }
-  if (waiters_.empty() && deadline_armed_) {
-    deadline_armed_ = false;
-    ++deadline_generation_;
-    deadline_timer_.cancel();
+  if (waiters_.empty()) {
+    backoff_.disarm();
+    deadline_.disarm();
   }
 }
 
@@ -228,20 +214,15 @@ void async_pool_impl::update_upkeep_locked() {
   const auto s = engine_.stats();
   const bool needed = !engine_.closed() && (s.in_use > 0 || s.connecting > 0 || !waiters_.empty() ||
                                             s.open < options().min_size);
-  if (needed == upkeep_armed_) return;
-  upkeep_armed_ = needed;
-  const unsigned generation = ++upkeep_generation_;
   if (!needed) {
-    upkeep_timer_.cancel();
+    upkeep_.disarm();
     return;
   }
-  upkeep_timer_.expires_after(options().upkeep_interval);
-  upkeep_timer_.async_wait([self = shared_from_this(), generation](const auto& ec) {
+  upkeep_.arm(steady::now() + options().upkeep_interval, [self = shared_from_this()](unsigned g) {
     actions todo;
     {
       std::lock_guard<std::mutex> lk(self->m_);
-      if (ec || generation != self->upkeep_generation_) return;
-      self->upkeep_armed_ = false;
+      if (!self->upkeep_.take(g)) return;
       self->upkeep_locked(steady::now(), todo);
       self->pump_locked(steady::now(), todo);
       self->settle_locked();
@@ -251,16 +232,10 @@ void async_pool_impl::update_upkeep_locked() {
 }
 
 void async_pool_impl::arm_backoff_locked(steady::time_point at) {
-  if (backoff_armed_ && backoff_at_ <= at) return;
-  backoff_armed_ = true;
-  backoff_at_ = at;
-  const unsigned generation = ++backoff_generation_;
-  backoff_timer_.expires_at(at);
-  backoff_timer_.async_wait([self = shared_from_this(), generation](const auto&) {
+  backoff_.arm(at, [self = shared_from_this()](unsigned g) {
     {
       std::lock_guard<std::mutex> lk(self->m_);
-      if (generation != self->backoff_generation_) return;  // replaced by an earlier end
-      self->backoff_armed_ = false;
+      if (!self->backoff_.take(g)) return;  // replaced by an earlier end, or no longer wanted
     }
     self->pump();
   });

@@ -1,6 +1,8 @@
 #include "background.hpp"
 
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -13,32 +15,27 @@
 #if DSQL_ASYNC_BOOST_ASIO
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #else
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
-#include <asio/thread_pool.hpp>
 #endif
 
 namespace dsql::detail {
 
-net::any_io_executor blocking_executor() {
-  // Two threads: one slow credential source (IMDS timing out) does not hold up all connects.
-  static net::thread_pool pool(2);
-  return pool.get_executor();
-}
-
 namespace {
 
-// Threads that run an io_context at a lower priority (nice 10): background work must lose the
-// CPU to the callers' event loops, not compete with them.
+// The library's own threads, each running one io_context.
 class background_threads {
  public:
-  explicit background_threads(int count) : work_(net::make_work_guard(io_)) {
+  background_threads(int count, int nice) : work_(net::make_work_guard(io_)) {
+    // OpenSSL, first used on these threads, would register its exit-time cleanup after our
+    // destructor and so run it first; then the threads' own OpenSSL state is never freed.
+    OPENSSL_init_ssl(0, nullptr);
     for (int i = 0; i < count; ++i) {
-      threads_.emplace_back([this] {
-        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+      threads_.emplace_back([this, nice] {
+        if (nice != 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice);
         io_.run();
+        OPENSSL_thread_stop();
       });
     }
   }
@@ -57,8 +54,16 @@ class background_threads {
 
 }  // namespace
 
+net::any_io_executor blocking_executor() {
+  // Two threads: one slow credential source (IMDS timing out) does not hold up all connects.
+  static background_threads pool(2, 0);
+  return pool.executor();
+}
+
 net::any_io_executor compute_executor() {
-  static background_threads pool(2);
+  // At nice 10: background work must lose the CPU to the callers' event loops, not compete
+  // with them.
+  static background_threads pool(2, 10);
   return pool.executor();
 }
 

@@ -24,6 +24,44 @@ namespace dsql::detail {
 
 using acquire_done = completion<std::exception_ptr, async_lease>;
 
+// A timer armed for the earliest of the times it is asked for, or not at all. A completion for
+// an arming since replaced or undone is told apart by its generation. Used under a lock.
+class earliest_timer {
+ public:
+  explicit earliest_timer(const net::any_io_executor& ex) : timer_(ex) {}
+
+  // Arms it for `at` unless it is armed for no later; fire(generation) runs when that comes.
+  template <class Fire>
+  void arm(steady::time_point at, Fire fire) {
+    if (armed_ && at_ <= at) return;
+    armed_ = true;
+    at_ = at;
+    const unsigned generation = ++generation_;
+    timer_.expires_at(at);
+    timer_.async_wait([fire = std::move(fire), generation](const auto& ec) mutable {
+      if (!ec) fire(generation);
+    });
+  }
+  // In fire's handler: true (and disarmed) when this is still the current arming.
+  bool take(unsigned generation) noexcept {
+    if (!armed_ || generation != generation_) return false;
+    armed_ = false;
+    return true;
+  }
+  void disarm() {
+    if (!armed_) return;
+    armed_ = false;
+    ++generation_;
+    timer_.cancel();
+  }
+
+ private:
+  net::steady_timer timer_;
+  bool armed_ = false;
+  steady::time_point at_{};
+  unsigned generation_ = 0;
+};
+
 class async_pool_impl final : public slot_owner,
                               public std::enable_shared_from_this<async_pool_impl> {
  public:
@@ -100,18 +138,10 @@ class async_pool_impl final : public slot_owner,
   std::deque<waiter_ptr> waiters_;        // waiting for a connection, oldest first
   std::size_t connects_for_waiters_ = 0;  // connects in flight that waiters asked for
   bool pump_posted_ = false;
-  net::steady_timer upkeep_timer_;
-  bool upkeep_armed_ = false;
-  unsigned upkeep_generation_ = 0;
+  earliest_timer upkeep_;  // every upkeep_interval, while the pool is in use
   steady::time_point last_upkeep_{};
-  net::steady_timer deadline_timer_;
-  bool deadline_armed_ = false;
-  steady::time_point deadline_at_{};
-  unsigned deadline_generation_ = 0;
-  net::steady_timer backoff_timer_;
-  bool backoff_armed_ = false;
-  steady::time_point backoff_at_{};
-  unsigned backoff_generation_ = 0;
+  earliest_timer deadline_;  // the earliest waiter's acquire timeout
+  earliest_timer backoff_;   // the end of a connect backoff, while someone waits
 };
 
 }  // namespace dsql::detail

@@ -209,6 +209,30 @@ TEST(AsyncPoolEndpoint, ReplacesConnectionsThatDiedInARestart) {
   EXPECT_GE(pool.stats().broken, 1u);
 }
 
+TEST(AsyncPoolEndpoint, AWaiterIsServedOnceTheConnectBackoffEnds) {
+  test::local_endpoint ep;
+  test::tcp_relay front(test::free_loopback_port());  // nothing behind it yet
+  config cfg = ep.config();
+  cfg.port = front.port();
+  asio::io_context io;
+  pool_options po;
+  // Long enough that the second acquire surely comes while it lasts (1 to 2 s).
+  po.connect_backoff_initial = std::chrono::seconds(2);
+  po.connect_backoff_max = std::chrono::seconds(2);
+  async_pool pool(io.get_executor(), cfg, po);
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    EXPECT_THROW(co_await pool.async_acquire(asio::use_awaitable), connection_error);
+    front.retarget(ep.port());
+    // Waits out the backoff the failure started, then connects.
+    auto l = co_await pool.async_acquire(std::chrono::seconds(60), asio::use_awaitable);
+    EXPECT_EQ(number(co_await l->async_exec("SELECT 1", asio::use_awaitable)), 1);
+  });
+  const auto s = pool.stats();
+  EXPECT_EQ(s.failed_connects, 1u);
+  EXPECT_EQ(s.created, 1u);
+  EXPECT_EQ(s.waits, 1u);
+}
+
 TEST_F(AsyncPoolTest, MinSizeIsFilledAndSetupStatementsRun) {
   asio::io_context io;
   pool_options po;
