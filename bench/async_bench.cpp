@@ -11,7 +11,6 @@
 //
 // Starts its own `dsql local` (so it needs the tests built), or uses
 // DSQL_BENCH_ENDPOINT_JSON=<dir>/endpoint.json. Prints a table; figures go to BENCHMARKS.md.
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -240,15 +239,7 @@ lateness watch_timer(asio::io_context& io, Done done) {
           after.first - before.first, after.second - before.second};
 }
 
-// Sets the nice value of `pid` and its descendants (PostgreSQL's backends inherit it from the
-// postmaster): the endpoint at a lower priority stands in for one on another machine, so that
-// what is measured is this process's loop, not two cores shared with the server.
-void renice_tree(pid_t pid, int nice) {
-  ::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), nice);
-  for (pid_t child : dsql::test::children_of(pid)) renice_tree(child, nice);
-}
-
-void loop_latency(const dsql::config& cfg, bool server_behind) {
+void loop_latency(const dsql::config& cfg) {
   constexpr int connects = 200;
   asio::io_context io;
   int pending = connects, ok = 0, failed = 0;
@@ -273,8 +264,6 @@ void loop_latency(const dsql::config& cfg, bool server_behind) {
   }
   const auto async_late = watch_timer(io, [&] { return pending == 0; });
   const double took = seconds_since(start);
-  std::printf("%s\n", server_behind ? "dsql local at nice 10 (as if it ran elsewhere):"
-                                    : "dsql local at the same priority as this program:");
   std::printf(
       "1 ms timer while %d async_connects are in flight (%.2f s; %d connected, %d "
       "refused%s%s):\n  late by at most %.2f ms (p99 %.2f ms) over %d ticks; meanwhile the loop "
@@ -315,14 +304,7 @@ int main(int argc, char** argv) {
     const dsql::config cfg = bench::endpoint_config();
     if (only.empty() || only == "throughput") throughput(cfg, seconds, repetitions);
     if (only.empty() || only == "pipeline") pipeline(cfg, cfg.port);
-    if (only.empty() || only == "latency") {
-      loop_latency(cfg, false);
-      if (auto* ep = bench::started_endpoint()) {
-        renice_tree(ep->pid(), 10);
-        loop_latency(cfg, true);
-        renice_tree(ep->pid(), 0);
-      }
-    }
+    if (only.empty() || only == "latency") loop_latency(cfg);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "bench_async: " << e.what() << "\n";

@@ -19,14 +19,6 @@
 
 namespace bench {
 
-#ifdef DSQL_BENCH_CAN_START_LOCAL
-// The `dsql local` this program started, or null (DSQL_BENCH_ENDPOINT_JSON, or not yet).
-inline dsql::test::local_endpoint*& started_endpoint() {
-  static dsql::test::local_endpoint* ep = nullptr;
-  return ep;
-}
-#endif
-
 inline dsql::config endpoint_config() {
   static std::once_flag once;
   static dsql::config cfg;
@@ -48,7 +40,6 @@ inline dsql::config endpoint_config() {
     }
 #ifdef DSQL_BENCH_CAN_START_LOCAL
     static dsql::test::local_endpoint ep;
-    started_endpoint() = &ep;
     cfg = ep.config();
 #else
     throw std::runtime_error("set DSQL_BENCH_ENDPOINT_JSON to a dsql local endpoint.json");
