@@ -314,8 +314,8 @@ class role_resolver {
       if (auto c = try_profile_without_role(files_, source, process_timeout_, net_)) return *c;
       throw credentials_error(profile_label(parent) + " has source_profile = " +
                               util::printable(source) + ", but profile " + util::quoted(source) +
-                              " has no credentials (static keys, credential_process, SSO or "
-                              "its own role_arn)");
+                              " has no credentials (static keys, login_session, "
+                              "credential_process, SSO or its own role_arn)");
     }
     return resolve(source);
   }

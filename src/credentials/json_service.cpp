@@ -18,6 +18,24 @@ std::optional<std::string> configured_endpoint(const char* service_variable) {
   return util::get_env("AWS_ENDPOINT_URL");
 }
 
+std::string join_url(std::string base, const std::string& path) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + path;
+}
+
+http::request json_request(const char* method, const std::string& url, std::string body,
+                           const network_settings& net) {
+  http::request r;
+  r.method = method;
+  r.url = url;
+  if (!body.empty()) r.headers.emplace_back("Content-Type", "application/json");
+  r.headers.emplace_back("Accept", "application/json");
+  r.body = std::move(body);
+  r.connect_timeout = net.service_connect_timeout;
+  r.timeout = net.service_timeout;
+  return r;
+}
+
 std::string unreachable(const json_call& call, const json_answer& answer) {
   return call.service + " failed: " + answer.failure + "; check the network (and HTTPS_PROXY), " +
          "the region, or " + call.override_variable;

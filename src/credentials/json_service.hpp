@@ -49,6 +49,14 @@ json_answer call_json_service(const json_call& call, const std::function<http::r
 // <override_variable>": how a source words json_answer::failure.
 std::string unreachable(const json_call& call, const json_answer& answer);
 
+// `base` (an endpoint, perhaps with a trailing '/') followed by `path`.
+std::string join_url(std::string base, const std::string& path);
+
+// A request to `url` that sends (when `body` is not empty) and accepts JSON, with the network
+// settings' service timeouts.
+http::request json_request(const char* method, const std::string& url, std::string body,
+                           const network_settings& net);
+
 // A string member of a JSON object, or "" when it is missing or not a string.
 std::string json_text(const nlohmann::json& object, const char* key);
 

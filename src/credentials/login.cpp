@@ -106,9 +106,7 @@ clock::time_point refresh(nlohmann::json& doc, const login_config& cfg,
                           const network_settings& net) {
   const dpop::key key =
       dpop::key::from_pem(json_text(doc, "dpopKey"), cfg.who + ": the cached login session");
-  std::string url = signin_endpoint(cfg);
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  url += "/v1/token";
+  const std::string url = join_url(signin_endpoint(cfg), "/v1/token");
   const std::string refresh_token = json_text(doc, "refreshToken");
   const json_call call{
       "AWS Sign-In CreateOAuth2Token at " + http::describe_endpoint(url),
@@ -123,16 +121,9 @@ clock::time_point refresh(nlohmann::json& doc, const login_config& cfg,
   const json_answer a = call_json_service(
       call,
       [&] {
-        http::request r;
-        r.method = "POST";
-        r.url = url;
-        r.body = body;
+        http::request r = json_request("POST", url, body, net);
         // A proof per attempt: the service may refuse a jti it has seen.
-        r.headers = {{"Content-Type", "application/json"},
-                     {"Accept", "application/json"},
-                     {"DPoP", key.proof("POST", url, clock::now())}};
-        r.connect_timeout = net.service_connect_timeout;
-        r.timeout = net.service_timeout;
+        r.headers.emplace_back("DPoP", key.proof("POST", url, clock::now()));
         return r;
       },
       net);

@@ -105,16 +105,13 @@ credentials sso_profile(const aws_config::shared_config& files, const std::strin
   const json_answer a = call_json_service(
       call,
       [&] {
-        http::request r;
-        r.url = url;
-        r.headers = {{"x-amz-sso_bearer_token", token}, {"Accept", "application/json"}};
-        r.connect_timeout = net.service_connect_timeout;
-        r.timeout = net.service_timeout;
+        http::request r = json_request("GET", url, {}, net);
+        r.headers.emplace_back("x-amz-sso_bearer_token", token);
         return r;
       },
       net);
   if (!a.failure.empty()) {
-    throw credentials_error(who + ": " + unreachable(call, a) + ", or sso_region");
+    throw credentials_error(who + ": " + unreachable(call, a));
   }
   const std::string& where = call.service;
   const nlohmann::json& doc = a.doc;

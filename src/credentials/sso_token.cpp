@@ -38,9 +38,7 @@ std::string refresh(nlohmann::json& doc, const sso_token_config& cfg, const netw
     return "the client registration expired at " + util::format_iso8601(*registered_until);
   }
 
-  std::string url = oidc_endpoint(cfg.region);
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  url += "/token";
+  const std::string url = join_url(oidc_endpoint(cfg.region), "/token");
   const std::string refresh_token = json_text(doc, "refreshToken");
   const std::string client_secret = json_text(doc, "clientSecret");
   const json_call call{"SSO-OIDC CreateToken at " + http::describe_endpoint(url),
@@ -53,18 +51,7 @@ std::string refresh(nlohmann::json& doc, const sso_token_config& cfg, const netw
       {"refreshToken",
        refresh_token}}.dump();
   const json_answer a = call_json_service(
-      call,
-      [&] {
-        http::request r;
-        r.method = "POST";
-        r.url = url;
-        r.body = body;
-        r.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
-        r.connect_timeout = net.service_connect_timeout;
-        r.timeout = net.service_timeout;
-        return r;
-      },
-      net);
+      call, [&] { return json_request("POST", url, body, net); }, net);
   if (!a.failure.empty()) return unreachable(call, a);
   if (a.status != 200) {
     std::string why = call.service + " answered HTTP " + std::to_string(a.status);

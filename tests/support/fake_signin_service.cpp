@@ -13,24 +13,15 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "credentials/dpop.hpp"
+
 namespace dsql::test {
 
 namespace {
 
 using json = nlohmann::json;
 
-std::string b64url_encode(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  return out;
-}
-
-// nullopt-like empty result plus ok flag: base64url without padding, strictly.
+// base64url without padding, strictly; false for anything else.
 bool b64url_decode(std::string in, std::string& out) {
   for (char c : in) {
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -123,8 +114,8 @@ dpop_test_key dpop_test_key::generate(const char* curve) {
   }
   const std::string p(reinterpret_cast<char*>(point), point_len);
   const std::size_t half = point_len / 2;
-  out.x = b64url_encode(p.substr(1, half));
-  out.y = b64url_encode(p.substr(1 + half, half));
+  out.x = credential_sources::dpop::base64url(p.substr(1, half));
+  out.y = credential_sources::dpop::base64url(p.substr(1 + half, half));
   return out;
 }
 

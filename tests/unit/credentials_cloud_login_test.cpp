@@ -250,6 +250,15 @@ TEST_F(Login, CacheProblemsSayWhatToRun) {
   EXPECT_TRUE(server.requests().empty());
 }
 
+TEST_F(Login, SessionAndProfileNamesAreEscapedInMessages) {
+  dir.write("config", "[profile dev]\nlogin_session = arn:aws:iam::1:user/\x1b[31mred " +
+                          std::string(5000, 'x') + "\n");
+  const std::string msg = error_of();
+  EXPECT_NE(msg.find("user/\\x1b[31mred xxx"), std::string::npos) << msg;
+  EXPECT_LT(msg.size(), 1200u);
+  test::expect_no_control_characters(msg);
+}
+
 TEST_F(Login, RefreshNeedsARegionUnlessTheEndpointIsGiven) {
   dir.write("config", std::string("[profile dev]\nlogin_session = ") + session + "\n");
   cache_expiring_in(-std::chrono::minutes(1));
