@@ -54,11 +54,13 @@ std::string quote(const std::string& value) {
     check_user_option(o.user);
     cfg.user = o.user;
   }
-  check_region_agrees_with_host(cfg.token_host.empty() ? cfg.host : cfg.token_host,
-                                o.region.empty() ? cfg.region : o.region,
-                                o.region.empty() ? "the URI's region" : "--region");
   if (!o.region.empty()) cfg.region = o.region;
   if (!o.profile.empty()) cfg.profile = o.profile;
+  // The connector decides the same region from cfg; this names the region's origin for the
+  // warning.
+  const region_choice region =
+      choose_region(cfg.token_host.empty() ? cfg.host : cfg.token_host, cfg.region, cfg.profile,
+                    o.region.empty() ? "the URI's region" : "--region");
   if (!o.database.empty()) cfg.database = o.database;
   if (!o.sslrootcert.empty()) cfg.sslrootcert = o.sslrootcert;
   if (o.port != 0) {
@@ -78,6 +80,7 @@ std::string quote(const std::string& value) {
                            conn.settings().region);
   }
   const std::string token = conn.token();
+  print_warning(region.warning);
   if (globals.debug) {
     std::cerr << "dsql: running " << util::printable(o.psql) << " with "
               << util::printable(conninfo, 2000) << " (token in PGPASSWORD)\n";

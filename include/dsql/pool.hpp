@@ -69,7 +69,9 @@ struct pool_options {
   // Multi-Region: the endpoints of the peered clusters in order of preference, each "host" or
   // "host:port" (a port here overrides config.port). Empty: config.host alone. Each endpoint has
   // its own connector, so its tokens are signed for its own host and region (the region comes
-  // from the host name; config.region is the fallback). New connections go to the current
+  // from the host name, AWS_REGION is only the fallback; an explicit config.region applies to
+  // every endpoint and wins over their names, so leave it empty for peers in several Regions,
+  // or set config.on_warning to hear of it). New connections go to the current
   // endpoint; when a connect fails there, the next endpoints are tried in order (wrapping
   // around) and the first that works becomes current. While the current endpoint is not the
   // first, the first is tried again once failback_after has passed since the switch.
