@@ -65,6 +65,9 @@ std::vector<pool_endpoint> make_endpoints(const config& cfg, const pool_options&
     // Both are tied to one host: each peer is signed for and connects to its own name.
     peer.token_host.clear();
     peer.hostaddr.clear();
+    // A peer in another Region must be signed for its own Region, not the one config.region
+    // names for the first endpoint.
+    if (!region_from_host(spec.host).empty()) peer.region.clear();
     out.push_back(make(peer));
   }
   return out;

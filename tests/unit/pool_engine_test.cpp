@@ -1,5 +1,6 @@
 // The pool engine's policy, on a fake clock: no connection, no thread, no I/O.
 #include "pool_engine.hpp"
+#include "pool_endpoints.hpp"
 
 #include <gtest/gtest.h>
 
@@ -288,6 +289,23 @@ TEST(PoolEngine, TimeoutMessageNamesTheLastConnectFailure) {
   EXPECT_EQ(st.waits, 1u);
   EXPECT_EQ(st.timeouts, 2u);
   EXPECT_EQ(st.failed_connects, 1u);
+}
+
+TEST(PoolEndpoints, EachPeerIsSignedForItsOwnRegion) {
+  config cfg;
+  cfg.host = "abc.dsql.us-east-1.on.aws";
+  cfg.region = "us-east-1";  // explicit: it holds for the first endpoint only
+  cfg.credentials = std::make_shared<function_credentials_provider>(
+      "test", [] { return credentials{"AKIDEXAMPLE", "secret", "", {}, "test"}; });
+  pool_options o;
+  o.endpoints = {"abc.dsql.us-east-1.on.aws", "def.dsql.us-east-2.on.aws:5433", "127.0.0.1"};
+  const auto endpoints = make_endpoints(cfg, o);
+  ASSERT_EQ(endpoints.size(), 3u);
+  EXPECT_EQ(endpoints[0].source->settings().region, "us-east-1");
+  EXPECT_EQ(endpoints[1].source->settings().region, "us-east-2");
+  EXPECT_EQ(endpoints[1].name, "def.dsql.us-east-2.on.aws:5433");
+  // A name without a Region keeps the configured one.
+  EXPECT_EQ(endpoints[2].source->settings().region, "us-east-1");
 }
 
 }  // namespace
