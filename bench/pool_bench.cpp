@@ -5,59 +5,24 @@
 #include <benchmark/benchmark.h>
 #include <libpq-fe.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
-#include <stdexcept>
 #include <vector>
 
 #include "dsql/pool.hpp"
 #include "dsql/retry.hpp"
 
-#ifdef DSQL_BENCH_CAN_START_LOCAL
-#include "local_endpoint.hpp"
-#endif
+#include "bench_endpoint.hpp"
 
 namespace {
 
 constexpr int select_threads = 4;
 
-dsql::config endpoint_config() {
-  static std::once_flag once;
-  static dsql::config cfg;
-  std::call_once(once, [] {
-    if (const char* path = std::getenv("DSQL_BENCH_ENDPOINT_JSON")) {
-      std::ifstream in(path);
-      const auto j = nlohmann::json::parse(in);
-      cfg.host = j.at("hostname").get<std::string>();
-      cfg.port = j.at("port").get<std::uint16_t>();
-      cfg.region = j.at("region").get<std::string>();
-      cfg.sslrootcert = j.at("ca_file").get<std::string>();
-      cfg.credentials = std::make_shared<dsql::static_credentials_provider>(
-          dsql::credentials{j.at("access_key_id").get<std::string>(),
-                            j.at("secret_access_key").get<std::string>(),
-                            "",
-                            {},
-                            "endpoint.json"});
-      return;
-    }
-#ifdef DSQL_BENCH_CAN_START_LOCAL
-    static dsql::test::local_endpoint ep;  // stopped at exit
-    cfg = ep.config();
-#else
-    throw std::runtime_error("set DSQL_BENCH_ENDPOINT_JSON to a dsql local endpoint.json");
-#endif
-  });
-  return cfg;
-}
-
 dsql::pool& shared_pool() {
   static dsql::pool p = [] {
     dsql::pool_options o;
     o.max_size = 8;
-    return dsql::pool(endpoint_config(), o);
+    return dsql::pool(bench::endpoint_config(), o);
   }();
   return p;
 }
@@ -82,7 +47,7 @@ void BM_PooledSelect1(benchmark::State& state) {
     dsql::pool_options o;
     o.max_size = select_threads;
     o.min_size = select_threads;
-    p = new dsql::pool(endpoint_config(), o);
+    p = new dsql::pool(bench::endpoint_config(), o);
     std::vector<dsql::lease> warm;
     for (int i = 0; i < select_threads; ++i) warm.push_back(p->acquire());
   }
@@ -96,7 +61,7 @@ BENCHMARK(BM_PooledSelect1)->Threads(select_threads)->UseRealTime();
 
 // The same on one dedicated libpq connection per thread: the ceiling for the pooled figure.
 void BM_RawSelect1(benchmark::State& state) {
-  dsql::connector c(endpoint_config());
+  dsql::connector c(bench::endpoint_config());
   dsql::connection conn = c.connect();
   PGconn* raw = conn.raw();
   for (auto _ : state) {

@@ -19,14 +19,14 @@ struct global_options {
 
 // --region's help: which region wins when the host names one.
 inline constexpr const char* region_help =
-    "Signing region, for hosts that name none (a cluster ID, another DNS name). For a DSQL "
-    "endpoint the host's own region wins: a different --region or AWS_REGION is an error";
+    "Signing region. Given, it wins even over a DSQL endpoint's own region (with a one-line "
+    "warning on stderr when they differ). Not given: the host's region, and only for hosts that "
+    "name none (a cluster ID, another DNS name) AWS_REGION, AWS_DEFAULT_REGION, the profile's "
+    "region; the variables never override the host's region";
 
-// Throws config_error when `region` (given by `given_by`, e.g. "--region") or, when that is
-// empty, AWS_REGION names another region than the DSQL endpoint `host`: the host's region is the
-// one the cluster is in, so the other is a mistake that would otherwise be silently ignored.
-void check_region_agrees_with_host(const std::string& host, const std::string& region,
-                                   const std::string& given_by);
+// One "dsql: warning: ..." line on stderr, never stdout. Commands print their warnings (such as
+// dsql::choose_region's) only once they have succeeded, so that an error stays the one line.
+void print_warning(const std::string& warning);
 
 // Throws config_error for an empty --user: an empty role name can never log in.
 void check_user_option(const std::string& user);
@@ -45,8 +45,9 @@ struct endpoint_args {
   std::int64_t expires_in = 0;
 };
 void add_endpoint_options(CLI::App* cmd, endpoint_args& args);
-// The config they describe, checked as dsql psql checks it. Throws config_error.
-config endpoint_config(const endpoint_args& args);
+// The config they describe, checked as dsql psql checks it. Throws config_error. Sets
+// region_warning (choose_region's) for the caller to print once the command has succeeded.
+config endpoint_config(const endpoint_args& args, std::string& region_warning);
 
 // --debug: the credential source and the last four characters of the access key ID, on stderr.
 void print_credentials_used(const credentials& c, const std::string& host,

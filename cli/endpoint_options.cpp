@@ -11,23 +11,8 @@
 
 namespace dsql::cli {
 
-void check_region_agrees_with_host(const std::string& host, const std::string& region,
-                                   const std::string& given_by) {
-  const std::string host_region = region_from_host(host);
-  if (host_region.empty()) return;  // the host names no region: the one given is needed
-  std::string other = region;
-  std::string source = given_by;
-  if (other.empty()) {
-    other = util::get_env("AWS_REGION").value_or("");
-    source = "AWS_REGION";
-  }
-  if (other.empty() || other == host_region) return;
-  throw config_error(source + " " + util::quoted(other) + " contradicts the host " +
-                     util::quoted(host) + ", whose region is " + util::quoted(host_region) +
-                     ": a DSQL endpoint is always signed for its own region, so " +
-                     (source == "AWS_REGION" ? "unset AWS_REGION" : "drop " + source) +
-                     " (or set it to " + host_region +
-                     "), or give the endpoint of the cluster in " + util::printable(other));
+void print_warning(const std::string& warning) {
+  if (!warning.empty()) std::cerr << "dsql: warning: " << warning << "\n";
 }
 
 void check_user_option(const std::string& user) {
@@ -50,7 +35,7 @@ void add_endpoint_options(CLI::App* cmd, endpoint_args& a) {
   cmd->add_option("--sslrootcert", a.sslrootcert, "Root certificates (default: system store)");
 }
 
-config endpoint_config(const endpoint_args& o) {
+config endpoint_config(const endpoint_args& o, std::string& region_warning) {
   std::string target = o.target;
   if (target.empty()) target = util::get_env("CLUSTER_ENDPOINT").value_or("");
   if (target.empty()) {
@@ -61,11 +46,13 @@ config endpoint_config(const endpoint_args& o) {
     check_user_option(o.user);
     cfg.user = o.user;
   }
-  check_region_agrees_with_host(cfg.token_host.empty() ? cfg.host : cfg.token_host,
-                                o.region.empty() ? cfg.region : o.region,
-                                o.region.empty() ? "the URI's region" : "--region");
   if (!o.region.empty()) cfg.region = o.region;
   if (!o.profile.empty()) cfg.profile = o.profile;
+  // The connector decides the same region from cfg; this names the region's origin for the
+  // warning.
+  region_warning = choose_region(cfg.token_host.empty() ? cfg.host : cfg.token_host, cfg.region,
+                                 cfg.profile, o.region.empty() ? "the URI's region" : "--region")
+                       .warning;
   if (!o.database.empty()) cfg.database = o.database;
   if (!o.sslrootcert.empty()) cfg.sslrootcert = o.sslrootcert;
   if (o.port != 0) {

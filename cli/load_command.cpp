@@ -231,7 +231,8 @@ void file_load::run() {
     }
   }
 
-  const config cfg = endpoint_config(o_.endpoint);
+  std::string region_warning;
+  const config cfg = endpoint_config(o_.endpoint, region_warning);
   pool_options po;
   po.max_size = static_cast<std::size_t>(o_.workers) + 1;
   pool p(cfg, po);
@@ -411,6 +412,7 @@ void file_load::run() {
               << " rows (" << thousands(*count_before) << " before the load and "
               << thousands(s.rows_appended) << " in the file)\n";
   }
+  print_warning(region_warning);
 }
 
 }  // namespace

@@ -258,7 +258,7 @@ void run_local(const local_options& o, const global_options& globals) {
   front_opts.certificate_file = tls.certificate_file;
   front_opts.private_key_file = tls.private_key_file;
   front_opts.identities = {settings.admin_identity};
-  front_opts.backend_socket_dir = dir.file("run");
+  front_opts.backend_socket_dir = postgres.socket_dir();
   front_opts.backend_port = backend_port;
   front_opts.backend_superuser = local::postgres_supervisor::superuser;
   front_opts.max_connection_age = std::chrono::seconds(limits.max_connection_age);
@@ -275,7 +275,7 @@ void run_local(const local_options& o, const global_options& globals) {
   }
   if (globals.debug) {
     log_line("PostgreSQL runs as " + postgres.os_user() + " (pid " +
-             std::to_string(postgres.pid()) + "), socket in " + pg_opts.socket_dir);
+             std::to_string(postgres.pid()) + "), socket in " + postgres.socket_dir());
   }
 
   front.prepare_backend();

@@ -179,7 +179,8 @@ void run_migrate(const migrate_cli_options& o) {
 
   pool_options po;
   po.max_size = 2;  // the migration, and the lock's heartbeat beside a long job wait
-  pool p(endpoint_config(o.endpoint), po);
+  std::string region_warning;
+  pool p(endpoint_config(o.endpoint, region_warning), po);
   try {
     const migrate_result r = migrate(p, o.dir, options);
     if (o.dry_run) {
@@ -196,9 +197,11 @@ void run_migrate(const migrate_cli_options& o) {
                               (pending_refusals == 1 ? "" : "s") +
                               " would be refused by DSQL (listed above)");
       }
+      print_warning(region_warning);
       return;
     }
     print_summary(r);
+    print_warning(region_warning);
   } catch (...) {
     std::cout.flush();
     throw;

@@ -36,7 +36,8 @@ std::string quote(const std::string& value) {
 }
 
 [[noreturn]] void run_psql(const psql_options& o, const global_options& globals) {
-  const config cfg = endpoint_config(o.endpoint);
+  std::string region_warning;
+  const config cfg = endpoint_config(o.endpoint, region_warning);
   connector conn(cfg);
   std::string conninfo;
   for (const auto& [key, value] : conn.libpq_parameters()) {
@@ -48,6 +49,7 @@ std::string quote(const std::string& value) {
                            conn.settings().region);
   }
   const std::string token = conn.token();
+  print_warning(region_warning);
   if (globals.debug) {
     std::cerr << "dsql: running " << util::printable(o.psql) << " with "
               << util::printable(conninfo, 2000) << " (token in PGPASSWORD)\n";

@@ -27,9 +27,9 @@ struct token_options {
 void run_token(const token_options& o, const global_options& globals) {
   if (o.host.empty()) throw config_error("--host is empty: give the cluster endpoint");
   util::check_host_name(o.host, "--host");
-  check_region_agrees_with_host(o.host, o.region, "--region");
   check_user_option(o.user);
-  std::string region = find_region(o.host, o.region, o.profile);
+  const region_choice choice = choose_region(o.host, o.region, o.profile, "--region");
+  const std::string& region = choice.region;
   if (region.empty()) {
     throw config_error("no region for host " + util::quoted(o.host) +
                        ": use a DSQL endpoint (<id>.dsql.<region>.on.aws), pass --region, or "
@@ -58,6 +58,7 @@ void run_token(const token_options& o, const global_options& globals) {
   token_generator generator(provider, clock);
   const std::string token =
       generator.generate(token_request{host, region, action_for_user(o.user), o.expires_in});
+  print_warning(choice.warning);
   std::cout << token << "\n";
 }
 

@@ -8,6 +8,16 @@ if(TARGET dsql_pqxx)
   install(DIRECTORY "${PROJECT_SOURCE_DIR}/pqxx/include/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
 
+if(TARGET dsql_async)
+  list(APPEND _dsql_install_targets dsql_async)
+  if(TARGET dsql_asio)
+    list(APPEND _dsql_install_targets dsql_asio)  # standalone Asio's include path and threads
+  endif()
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/async/include/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+  install(FILES "${PROJECT_BINARY_DIR}/async/include/dsql/async/asio_flavour.hpp"
+          DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/dsql/async")
+endif()
+
 install(TARGETS ${_dsql_install_targets} EXPORT dsqlTargets
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
@@ -26,6 +36,10 @@ export(EXPORT dsqlTargets NAMESPACE dsql:: FILE "${PROJECT_BINARY_DIR}/dsqlTarge
 set(DSQL_HAS_PQXX OFF)
 if(TARGET dsql_pqxx)
   set(DSQL_HAS_PQXX ON)
+endif()
+set(DSQL_ASYNC_FLAVOUR_FOR_CONFIG "")
+if(TARGET dsql_async)
+  set(DSQL_ASYNC_FLAVOUR_FOR_CONFIG "${DSQL_ASYNC_ASIO_FLAVOUR}")
 endif()
 configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/dsqlConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/dsqlConfig.cmake" INSTALL_DESTINATION "${DSQL_CMAKE_DIR}")

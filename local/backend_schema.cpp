@@ -59,7 +59,9 @@ CREATE OR REPLACE PROCEDURE sys.dsql_local_alter_table_async(statement text,
     INOUT job_id text DEFAULT NULL)
   LANGUAGE C AS 'dsql_rules', 'dsql_alter_table_async';
 -- The front: "this session lost a write conflict"; and an error raised on its behalf.
-CREATE OR REPLACE PROCEDURE sys.dsql_local_doom() LANGUAGE C AS 'dsql_rules', 'dsql_local_doom';
+DROP PROCEDURE IF EXISTS sys.dsql_local_doom();
+CREATE OR REPLACE PROCEDURE sys.dsql_local_doom(kind text) LANGUAGE C
+  AS 'dsql_rules', 'dsql_local_doom';
 DROP FUNCTION IF EXISTS sys.dsql_local_raise(text, text, text, text);
 CREATE OR REPLACE FUNCTION sys.dsql_local_raise(code text, message text, hint text)
   RETURNS void LANGUAGE C AS 'dsql_rules', 'dsql_local_raise';

@@ -1,5 +1,7 @@
 #include "local/backend_worker.hpp"
 
+#include "util/printable.hpp"
+
 namespace dsql::local {
 
 pg_result pg_exec(PGconn* conn, const char* sql, const std::vector<std::string>& params) {
@@ -36,8 +38,23 @@ void backend_worker::post(job j) {
   wake_.notify_one();
 }
 
-bool backend_worker::connection_lost(PGconn* conn) {
-  return conn == nullptr || PQstatus(conn) == CONNECTION_BAD;
+bool backend_worker::connection_lost(PGconn* conn, const pg_result& failed) {
+  if (conn == nullptr || PQstatus(conn) == CONNECTION_BAD || !failed) return true;
+  // No SQLSTATE: libpq's own error (the server closed the connection). 57P0x: the server is
+  // shutting down or restarting after a crash. 08xxx: a connection exception.
+  const char* state = PQresultErrorField(failed.get(), PG_DIAG_SQLSTATE);
+  if (state == nullptr) return true;
+  const std::string s(state);
+  return s.rfind("57P0", 0) == 0 || s.rfind("08", 0) == 0;
+}
+
+void backend_worker::on_notice(void* self, const char* message) {
+  // The server's words (a restart's WARNING, say) reach the endpoint's log as one escaped line.
+  const auto* worker = static_cast<const backend_worker*>(self);
+  if (worker->options_.log) {
+    worker->options_.log("front: " + worker->options_.application_name + ": PostgreSQL said: " +
+                         util::printable(message, 300, util::whitespace::collapse));
+  }
 }
 
 void backend_worker::run() {
@@ -86,6 +103,7 @@ PGconn* backend_worker::connection() {
     drop_connection();
     return nullptr;
   }
+  PQsetNoticeProcessor(conn_, &backend_worker::on_notice, this);
   if (!options_.setup_sql.empty()) {
     pg_result r(PQexec(conn_, options_.setup_sql.c_str()));
     if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {

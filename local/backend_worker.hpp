@@ -59,13 +59,15 @@ class backend_worker {
   // Finishes queued work and joins the worker; later posts are dropped.
   void stop();
 
-  // Whether a failed query failed because the connection is gone (worth a retry elsewhere).
-  static bool connection_lost(PGconn* conn);
+  // Whether a failed query failed because the connection is gone (worth a retry on a new one):
+  // libpq may still call the connection OK after the server dropped it, so the result says too.
+  static bool connection_lost(PGconn* conn, const pg_result& failed);
 
  private:
   void run();
   PGconn* connection();
   void drop_connection();
+  static void on_notice(void* self, const char* message);
 
   backend_worker_options options_;
   std::mutex mutex_;

@@ -5,40 +5,63 @@
 namespace dsql::local {
 namespace {
 
-bool contains(const std::vector<std::uint32_t>& v, std::uint32_t pid) {
-  return std::find(v.begin(), v.end(), pid) != v.end();
+using state = session_view::state;
+
+bool decided(const std::vector<verdict>& out, std::uint32_t pid) {
+  return std::any_of(out.begin(), out.end(), [&](const verdict& v) { return v.pid == pid; });
 }
 
 }  // namespace
 
-adjudication adjudicate(const std::vector<lock_wait>& waits,
-                        const std::function<std::optional<holder_state>(std::uint32_t)>& state_of) {
-  adjudication out;
+std::vector<verdict> adjudicate(
+    const std::vector<lock_wait>& waits,
+    const std::function<std::optional<session_view>(std::uint32_t)>& view_of,
+    std::chrono::milliseconds grace) {
+  std::vector<verdict> out;
   for (const lock_wait& w : waits) {
-    if (w.holders.empty() || contains(out.cancel, w.waiter) || contains(out.doom, w.waiter)) {
+    const auto waiter = view_of(w.waiter);
+    if (w.holders.empty() || !waiter || waiter->what == state::losing || decided(out, w.waiter)) {
       continue;
     }
-    if (state_of(w.waiter) == holder_state::losing) continue;
-    bool internal_holder = false, busy_holder = false, losing_holder = false;
+    std::vector<std::pair<std::uint32_t, session_view>> holders;
+    bool wait_for_them = false;
     for (std::uint32_t h : w.holders) {
-      // A holder already losing in this round releases its locks: nothing more to decide.
-      if (contains(out.cancel, h) || contains(out.doom, h)) continue;
-      const auto state = state_of(h);
-      if (!state) {
-        internal_holder = true;
-      } else if (*state == holder_state::busy) {
-        busy_holder = true;
-      } else if (*state == holder_state::losing) {
-        losing_holder = true;
+      const auto view = view_of(h);
+      // Internal work, or a holder that already lost and will let go: nothing to decide.
+      if (!view || view->what == state::losing || decided(out, h)) {
+        wait_for_them = true;
+      } else {
+        holders.emplace_back(h, *view);
       }
     }
-    if (internal_holder || losing_holder) continue;
-    if (busy_holder) {
-      out.cancel.push_back(w.waiter);
-    } else {
-      for (std::uint32_t h : w.holders) {
-        if (!contains(out.doom, h) && !contains(out.cancel, h)) out.doom.push_back(h);
-      }
+    if (wait_for_them) continue;
+    const bool all_idle = std::all_of(holders.begin(), holders.end(), [](const auto& h) {
+      return h.second.what == state::idle_in_transaction;
+    });
+    switch (w.kind) {
+      case wait_kind::schema_change:
+        for (const auto& [pid, view] : holders) {
+          out.push_back({pid,
+                         view.what == state::idle_in_transaction ? verdict::action::doom
+                                                                 : verdict::action::cancel,
+                         true});
+        }
+        break;
+      case wait_kind::behind_schema_change:
+        if (waiter->for_how_long >= grace) out.push_back({w.waiter, verdict::action::cancel, true});
+        break;
+      case wait_kind::row:
+        if (all_idle) {
+          const bool settled = std::all_of(holders.begin(), holders.end(), [&](const auto& h) {
+            return h.second.for_how_long >= grace;
+          });
+          if (settled) {
+            for (const auto& h : holders) out.push_back({h.first, verdict::action::doom, false});
+          }
+        } else if (waiter->for_how_long >= grace) {
+          out.push_back({w.waiter, verdict::action::cancel, false});
+        }
+        break;
     }
   }
   return out;

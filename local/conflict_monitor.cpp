@@ -15,6 +15,18 @@ using clock_type = std::chrono::steady_clock;
 // doubles up to the cap (a long statement that starts waiting late is still settled fast).
 constexpr milliseconds first_check{2};
 constexpr milliseconds longest_interval{8};
+// How long a waiter gives idle holders to commit (making them the first committer) before they
+// are taken to have lost, and a running holder to finish.
+constexpr milliseconds grace{10};
+
+// What a waiter's requested lock says about the conflict.
+wait_kind kind_of(const std::string& wait_event, const std::string& mode) {
+  if (wait_event != "relation") return wait_kind::row;
+  static const char* const weak[] = {"AccessShareLock", "RowShareLock", "RowExclusiveLock"};
+  const bool uses_the_table =
+      std::any_of(std::begin(weak), std::end(weak), [&](const char* m) { return mode == m; });
+  return uses_the_table ? wait_kind::behind_schema_change : wait_kind::schema_change;
+}
 
 // "{123,456}" from an int[] column.
 std::vector<std::uint32_t> parse_pids(const char* text) {
@@ -85,17 +97,20 @@ void conflict_monitor::check() {
                                                                                     bool last) {
     std::vector<lock_wait> waits;
     if (conn) {
-      const pg_result r = pg_exec(conn,
-                                  "SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity WHERE "
-                                  "wait_event_type = 'Lock' AND pid = ANY($1::int[])",
-                                  {array});
+      const pg_result r = pg_exec(
+          conn,
+          "SELECT a.pid, pg_blocking_pids(a.pid), a.wait_event, (SELECT l.mode FROM pg_locks l "
+          "WHERE l.pid = a.pid AND NOT l.granted LIMIT 1) FROM pg_stat_activity a WHERE "
+          "a.wait_event_type = 'Lock' AND a.pid = ANY($1::int[])",
+          {array});
       if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-        if (!last && backend_worker::connection_lost(conn)) return false;
+        if (!last && backend_worker::connection_lost(conn, r)) return false;
       } else {
         for (int i = 0; i < PQntuples(r.get()); ++i) {
           lock_wait w;
           w.waiter = static_cast<std::uint32_t>(std::stoul(PQgetvalue(r.get(), i, 0)));
           w.holders = parse_pids(PQgetvalue(r.get(), i, 1));
+          w.kind = kind_of(PQgetvalue(r.get(), i, 2), PQgetvalue(r.get(), i, 3));
           waits.push_back(std::move(w));
         }
       }
@@ -112,36 +127,50 @@ void conflict_monitor::check() {
 
 void conflict_monitor::settle(const std::vector<lock_wait>& waits) {
   if (waits.empty()) return;
-  const adjudication a =
-      adjudicate(waits, [this](std::uint32_t pid) -> std::optional<holder_state> {
+  const auto now = clock_type::now();
+  const auto verdicts = adjudicate(
+      waits,
+      [&](std::uint32_t pid) -> std::optional<session_view> {
         auto s = find_(pid);
         if (!s) return std::nullopt;
-        if (s->losing_conflict()) return holder_state::losing;
-        return s->idle_in_transaction() ? holder_state::idle_in_transaction : holder_state::busy;
-      });
-  for (std::uint32_t pid : a.doom) {
-    if (auto s = find_(pid)) s->doom();
-  }
-  if (a.cancel.empty()) return;
-  std::string pids;
-  for (std::uint32_t pid : a.cancel) {
-    if (auto s = find_(pid)) {
-      s->cancel_for_conflict();
-      pids += (pids.empty() ? "" : ",") + std::to_string(pid);
+        session_view v;
+        v.what = s->losing_conflict()       ? session_view::state::losing
+                 : s->idle_in_transaction() ? session_view::state::idle_in_transaction
+                                            : session_view::state::busy;
+        v.for_how_long = std::chrono::duration_cast<milliseconds>(now - s->state_since());
+        return v;
+      },
+      grace);
+  std::string pids, holders;
+  for (const verdict& v : verdicts) {
+    auto s = find_(v.pid);
+    if (!s) continue;
+    if (v.what == verdict::action::doom) {
+      s->doom(v.schema);
+      continue;
     }
+    s->cancel_for_conflict(v.schema);
+    pids += (pids.empty() ? "" : ",") + std::to_string(v.pid);
+    // A running holder that loses to a schema change is cancelled whatever it is doing.
+    const bool waiter = std::any_of(waits.begin(), waits.end(),
+                                    [&](const lock_wait& w) { return w.waiter == v.pid; });
+    if (!waiter) holders += (holders.empty() ? "" : ",") + std::to_string(v.pid);
   }
-  // Cancelled from PostgreSQL itself, and only while the statement still waits on a lock: a
+  if (pids.empty()) return;
+  // Cancelled from PostgreSQL itself, and a waiter only while it still waits on a lock: a
   // cancel that arrived after the wait ended could hit the client's next statement instead.
-  worker_.post([this, guard = asio::make_work_guard(io_), array = "{" + pids + "}"](PGconn* conn,
-                                                                                    bool last) {
+  worker_.post([this, guard = asio::make_work_guard(io_), array = "{" + pids + "}",
+                running = "{" + holders + "}"](PGconn* conn, bool last) {
     std::vector<std::uint32_t> signalled;
     if (conn) {
-      const pg_result r = pg_exec(conn,
-                                  "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                  "AND pid = ANY($1::int[]) AND pg_cancel_backend(pid)",
-                                  {array});
+      const pg_result r =
+          pg_exec(conn,
+                  "SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND state = "
+                  "'active' AND (wait_event_type = 'Lock' OR pid = ANY($2::int[])) AND "
+                  "pg_cancel_backend(pid)",
+                  {array, running});
       if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-        if (!last && backend_worker::connection_lost(conn)) return false;
+        if (!last && backend_worker::connection_lost(conn, r)) return false;
       } else {
         for (int i = 0; i < PQntuples(r.get()); ++i) {
           signalled.push_back(static_cast<std::uint32_t>(std::stoul(PQgetvalue(r.get(), i, 0))));

@@ -63,7 +63,7 @@ void front_bookkeeping::check_login(std::string role, std::string arn,
                            "m.pg_role_oid WHERE m.arn = $1 AND r.rolname = $2 AND r.rolcanlogin",
                            {arn, role});
     if (!tuples_ok(r)) {
-      if (!last && backend_worker::connection_lost(conn)) return false;
+      if (!last && backend_worker::connection_lost(conn, r)) return false;
       if (log)
         log(std::string("front: checking IAM role mappings failed: ") + PQerrorMessage(conn));
       done(std::nullopt);
@@ -85,7 +85,7 @@ void front_bookkeeping::grant(std::string role, std::string arn, std::string gra
     if (!conn) return report(backend_unavailable());
     const auto found = pg_exec(conn, "SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", {role});
     if (!tuples_ok(found)) {
-      if (!last && backend_worker::connection_lost(conn)) return false;
+      if (!last && backend_worker::connection_lost(conn, found)) return false;
       return report(backend_unavailable());
     }
     if (PQntuples(found.get()) == 0) {
@@ -127,7 +127,7 @@ void front_bookkeeping::revoke(std::string role, std::string arn, result_callbac
                              "= $2 RETURNING 1",
                              {arn, role});
     if (!tuples_ok(del)) {
-      if (!last && backend_worker::connection_lost(conn)) return false;
+      if (!last && backend_worker::connection_lost(conn, del)) return false;
       return report(backend_unavailable());
     }
     if (PQntuples(del.get()) == 0) {

@@ -217,36 +217,34 @@ std::string first_unsearchable_ancestor(const std::string& path, uid_t uid, gid_
   return {};
 }
 
-// Processes in process group `group` and the program each runs.
-std::vector<std::pair<pid_t, std::string>> group_members(pid_t group) {
-  std::vector<std::pair<pid_t, std::string>> out;
+// The processes of the server of `data_dir`: each backend leads a session of its own, so neither
+// the postmaster's process group nor its children find them once the postmaster is gone, but
+// every one of them works in the data directory and runs the server binary.
+std::vector<pid_t> server_processes(const std::string& bindir, const std::string& data_dir) {
+  std::vector<pid_t> out;
   std::error_code ec;
+  const fs::path binary = fs::weakly_canonical(fs::path(bindir) / "postgres", ec);
+  const fs::path dir = fs::weakly_canonical(data_dir, ec);
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses: skip to the last ')'.
-    const std::size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 1));
-    std::string state;
-    long ppid = 0, pgrp = 0;
-    if (!(rest >> state >> ppid >> pgrp) || pgrp != group) continue;
     std::error_code link_ec;
-    const std::string exe = fs::read_symlink(entry.path() / "exe", link_ec).string();
-    out.emplace_back(static_cast<pid_t>(std::stol(name)), exe);
+    const fs::path exe = fs::read_symlink(entry.path() / "exe", link_ec);
+    if (link_ec || exe != binary) continue;
+    const fs::path cwd = fs::read_symlink(entry.path() / "cwd", link_ec);
+    if (link_ec || cwd != dir) continue;
+    out.push_back(static_cast<pid_t>(std::stol(name)));
   }
   return out;
 }
 
-// Kills what is left of a server's process group (backends outlive a postmaster that was
-// SIGKILLed) and waits, up to 5 s, for it to go.
-void kill_group(pid_t group) {
-  if (group <= 1) return;
-  if (::killpg(group, SIGKILL) != 0) return;
-  for (int i = 0; i < 100 && ::killpg(group, 0) == 0; ++i) sleep_ms(50);
+// Kills them and waits, up to 5 s, for them to go.
+void kill_all(const std::vector<pid_t>& pids) {
+  for (pid_t p : pids) ::kill(p, SIGKILL);
+  for (int i = 0; i < 100; ++i) {
+    if (std::none_of(pids.begin(), pids.end(), process_alive)) return;
+    sleep_ms(50);
+  }
 }
 
 void chown_tree(const std::string& root, uid_t uid, gid_t gid) {
@@ -295,6 +293,10 @@ postgres_supervisor::postgres_supervisor(postgres_options options) : options_(st
 
 postgres_supervisor::~postgres_supervisor() {
   stop();
+  if (!runtime_dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(runtime_dir_, ec);
+  }
 }
 
 void postgres_supervisor::say(const std::string& line) const {
@@ -407,20 +409,11 @@ void postgres_supervisor::stop_orphaned_postmaster() {
   if (!process_alive(p)) {
     // A postmaster killed outright leaves its backends running (a long query goes on), and they
     // still hold its shared memory: the new server would refuse to start while they live.
-    const auto members = group_members(p);
-    if (members.empty()) return;
-    const std::string postgres = options_.bindir + "/postgres";
-    for (const auto& [member, exe] : members) {
-      if (fs::path(exe) != fs::path(postgres)) {
-        throw std::runtime_error("an earlier PostgreSQL of " + options_.data_dir +
-                                 " died, but process " + std::to_string(member) + " (" + exe +
-                                 ") still runs in its process group " + std::to_string(p) +
-                                 "; stop it, then start dsql local again");
-      }
-    }
-    say("stopping " + std::to_string(members.size()) +
-        " PostgreSQL backend(s) left running by an earlier server that died");
-    kill_group(p);
+    const auto left = server_processes(options_.bindir, options_.data_dir);
+    if (left.empty()) return;
+    say("stopping " + std::to_string(left.size()) +
+        " PostgreSQL backend(s) left running by an earlier server of this directory that died");
+    kill_all(left);
     return;
   }
   if (read_proc_cmdline(p).find(options_.data_dir) == std::string::npos) return;
@@ -436,22 +429,35 @@ void postgres_supervisor::stop_orphaned_postmaster() {
 }
 
 void postgres_supervisor::prepare() {
-  // Neither list setting can quote these: the socket directory (a quoted list element) and the
-  // library path (colon-separated).
-  if (options_.socket_dir.find('"') != std::string::npos ||
-      options_.library_dir.find_first_of(":\"") != std::string::npos) {
-    throw std::runtime_error("the path of --dir (" +
-                             fs::path(options_.data_dir).parent_path().string() +
-                             ") contains a ':' or '\"', which PostgreSQL's settings cannot "
-                             "hold; choose a --dir without them");
-  }
+  // libpq reads a comma in a host as a list of hosts, the socket setting cannot quote a '"', the
+  // library path is colon-separated, and a socket path has 107 bytes at most: a DIR with any of
+  // these gets the socket (and the library) in a private directory of its own under /tmp.
   const std::string socket_file =
       options_.socket_dir + "/.s.PGSQL." + std::to_string(options_.port);
-  if (socket_file.size() > max_socket_path) {
-    throw std::runtime_error("the path of --dir is too long for PostgreSQL's Unix socket (" +
-                             socket_file + " is " + std::to_string(socket_file.size()) +
-                             " bytes, the limit is " + std::to_string(max_socket_path) +
-                             "); use a shorter --dir");
+  const bool awkward_socket = options_.socket_dir.find_first_of(",\"") != std::string::npos ||
+                              socket_file.size() > max_socket_path;
+  const bool awkward_library = options_.library_dir.find_first_of(":,\"") != std::string::npos;
+  if ((awkward_socket || awkward_library) && runtime_dir_.empty()) {
+    std::string pattern = "/tmp/dsql-local-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("cannot create a runtime directory under /tmp: " +
+                               errno_text(errno));
+    }
+    runtime_dir_ = pattern;
+    (void)::chmod(runtime_dir_.c_str(), 0711);
+    say("the path of --dir cannot hold PostgreSQL's socket or library; using " + runtime_dir_);
+  }
+  if (awkward_socket) options_.socket_dir = runtime_dir_ + "/run";
+  if (awkward_library) {
+    const std::string lib = runtime_dir_ + "/lib";
+    std::error_code ec;
+    fs::create_directories(lib, ec);
+    (void)::chmod(lib.c_str(), 0755);
+    fs::copy_file(fs::path(options_.library_dir) / "dsql_rules.so", fs::path(lib) / "dsql_rules.so",
+                  fs::copy_options::overwrite_existing, ec);
+    if (ec)
+      throw std::runtime_error("cannot copy the rules library to " + lib + ": " + ec.message());
+    options_.library_dir = lib;
   }
   const std::string dir = fs::path(options_.data_dir).parent_path().string();
   if (identity_.switch_user) {
@@ -606,7 +612,7 @@ std::optional<std::string> postgres_supervisor::exited_unexpectedly() {
   int status = 0;
   if (::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
   // Its backends may still run (a postmaster killed outright does not take them along).
-  kill_group(pid_);
+  kill_all(server_processes(options_.bindir, options_.data_dir));
   pid_ = -1;
   return "PostgreSQL exited unexpectedly (" + describe_status(status) + "); last lines of " +
          options_.log_file + ":" + log_tail();
@@ -627,7 +633,7 @@ void postgres_supervisor::stop() noexcept {
     }
   }
   // Nothing of the server outlives dsql local.
-  kill_group(pid_);
+  kill_all(server_processes(options_.bindir, options_.data_dir));
   pid_ = -1;
 }
 

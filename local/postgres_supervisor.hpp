@@ -76,6 +76,9 @@ class postgres_supervisor {
   std::optional<std::string> exited_unexpectedly();
 
   bool running() const noexcept { return pid_ > 0; }
+  // Where the server's socket is, once prepare() ran: DIR/run, or a private directory under /tmp
+  // when DIR's path cannot hold it.
+  const std::string& socket_dir() const noexcept { return options_.socket_dir; }
   pid_t pid() const noexcept { return pid_; }
   // The system user the server runs as: "postgres" (or "nobody") when started as root, else the
   // current user.
@@ -100,6 +103,7 @@ class postgres_supervisor {
   os_identity identity_;
   std::string os_user_;
   pid_t pid_ = -1;
+  std::string runtime_dir_;  // made for an awkward DIR; removed with the supervisor
 };
 
 }  // namespace dsql::local

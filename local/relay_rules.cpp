@@ -108,21 +108,23 @@ parse_plan plan_parse(const wire::parse_message& parse, char transaction_status,
 }
 
 std::optional<wire::error_fields> translate_error(const wire::error_fields& fields,
-                                                  bool cancelled_for_conflict) {
+                                                  conflict_cancel cancelled) {
   const std::string* code = wire::find_field(fields, 'C');
   const std::string* message = wire::find_field(fields, 'M');
   if (!code) return std::nullopt;
   const bool dsql_text = message && (message->find("(OC000)") != std::string::npos ||
                                      message->find("(OC001)") != std::string::npos);
-  const bool conflict = (*code == "40001" && !dsql_text) || *code == "40P01" || *code == "55P03" ||
-                        (*code == "57014" && cancelled_for_conflict);
+  const bool cancelled_here = *code == "57014" && cancelled != conflict_cancel::none;
+  const bool conflict =
+      (*code == "40001" && !dsql_text) || *code == "40P01" || *code == "55P03" || cancelled_here;
   if (!conflict) return std::nullopt;
   wire::error_fields rewritten;
   for (const auto& f : fields) {
     if (f.first == 'S' || f.first == 'V') rewritten.push_back(f);
   }
   rewritten.emplace_back('C', "40001");
-  rewritten.emplace_back('M', std::string(oc000));
+  rewritten.emplace_back(
+      'M', std::string(cancelled_here && cancelled == conflict_cancel::schema ? oc001 : oc000));
   return rewritten;
 }
 

@@ -54,10 +54,14 @@ struct parse_plan {
 parse_plan plan_parse(const wire::parse_message& parse, char transaction_status,
                       fault_counters& faults);
 
+// Why the front cancelled a statement, if it did: it lost a write conflict (OC000) or a schema
+// conflict (OC001).
+enum class conflict_cancel { none, data, schema };
+
 // DSQL's face on PostgreSQL's errors: serialization failures, deadlocks and lock timeouts are
-// DSQL's OC000 (so is a statement the front cancelled to settle a write conflict). nullopt:
-// the error goes to the client as it is.
+// DSQL's OC000, and so is (or OC001) a statement the front cancelled to settle a conflict.
+// nullopt: the error goes to the client as it is.
 std::optional<wire::error_fields> translate_error(const wire::error_fields& fields,
-                                                  bool cancelled_for_conflict);
+                                                  conflict_cancel cancelled);
 
 }  // namespace dsql::local

@@ -81,15 +81,20 @@ class session : public std::enable_shared_from_this<session> {
   std::uint32_t backend_pid() const noexcept { return backend_pid_; }
   // The client sent nothing since PostgreSQL said it is in a transaction.
   bool idle_in_transaction() const noexcept;
+  // Since when the session is idle in its transaction, or busy with a statement.
+  std::chrono::steady_clock::time_point state_since() const noexcept { return state_since_; }
   // Rolls the transaction back on the backend; the client, which believes it still open, gets
-  // OC000 for its next statement or COMMIT. Only while idle_in_transaction().
-  void doom();
-  // The running statement is about to be cancelled: its 57014 is DSQL's OC000.
-  void cancel_for_conflict();
+  // OC000 (OC001 for a schema conflict) for its next statement or COMMIT. Only while
+  // idle_in_transaction().
+  void doom(bool schema);
+  // The running statement is about to be cancelled: its 57014 is DSQL's OC000 (or OC001).
+  void cancel_for_conflict(bool schema);
   // ... but the wait had ended, so nothing was cancelled.
-  void conflict_cancel_not_sent() noexcept { conflict_cancel_ = false; }
+  void conflict_cancel_not_sent() noexcept { conflict_cancel_ = conflict_cancel::none; }
   // Doomed or cancelled, and not yet told: an earlier settlement is still under way.
-  bool losing_conflict() const noexcept { return conflict_cancel_ || internal_replies_ > 0; }
+  bool losing_conflict() const noexcept {
+    return conflict_cancel_ != conflict_cancel::none || internal_replies_ > 0;
+  }
 
  private:
   enum class phase { preamble, tls, startup, authenticating, backend_startup, relay, closed };
@@ -186,8 +191,9 @@ class session : public std::enable_shared_from_this<session> {
   // ReadyForQuery replies to the front's own queries (a doom) still to come; their messages
   // never reach the client.
   int internal_replies_ = 0;
-  // The front cancelled the running statement to settle a write conflict.
-  bool conflict_cancel_ = false;
+  // The front cancelled the running statement to settle a conflict.
+  conflict_cancel conflict_cancel_ = conflict_cancel::none;
+  std::chrono::steady_clock::time_point state_since_{};
   void expect_ready();
 };
 

@@ -35,8 +35,9 @@ void session::relay_backend_message(wire::message& m) {
     case 'E':
       if (auto fields = wire::parse_error_fields(m.body)) {
         const std::string* code = wire::find_field(*fields, 'C');
-        const bool cancelled = conflict_cancel_ && code && *code == "57014";
-        if (cancelled) conflict_cancel_ = false;
+        const conflict_cancel cancelled =
+            code && *code == "57014" ? conflict_cancel_ : conflict_cancel::none;
+        if (cancelled != conflict_cancel::none) conflict_cancel_ = conflict_cancel::none;
         if (auto translated = translate_error(*fields, cancelled)) {
           return send_client(wire::frame('E', wire::build_error_fields(*translated)));
         }
@@ -46,7 +47,10 @@ void session::relay_backend_message(wire::message& m) {
       txn_status_ = m.body.empty() ? 'I' : m.body[0];
       pending_ = pending_reply::none;
       if (outstanding_ > 0) --outstanding_;
-      if (outstanding_ == 0 && ctx_.conflicts) ctx_.conflicts->statement_finished(*this);
+      if (outstanding_ == 0) {
+        state_since_ = std::chrono::steady_clock::now();
+        if (ctx_.conflicts) ctx_.conflicts->statement_finished(*this);
+      }
       send_client(wire::frame(m.type, m.body));
       if (age_expired_ && txn_status_ == 'I' && outstanding_ == 0) {
         ctx_.log(tag() + "maximum connection age reached; closing");
@@ -140,7 +144,9 @@ bool session::on_query(const wire::message& m) {
 }
 
 void session::expect_ready() {
-  if (outstanding_++ == 0 && ctx_.conflicts) ctx_.conflicts->statement_started(*this);
+  if (outstanding_++ != 0) return;
+  state_since_ = std::chrono::steady_clock::now();
+  if (ctx_.conflicts) ctx_.conflicts->statement_started(*this);
 }
 
 bool session::idle_in_transaction() const noexcept {
@@ -148,18 +154,21 @@ bool session::idle_in_transaction() const noexcept {
          internal_replies_ == 0 && !extended_pending_;
 }
 
-void session::doom() {
+void session::doom(bool schema) {
   if (!idle_in_transaction()) return;
-  ctx_.log(tag() + "lost a write conflict; its transaction is rolled back");
+  ctx_.log(tag() + "lost a " + (schema ? "schema" : "write") +
+           " conflict; its transaction is rolled back");
   internal_replies_ = 1;
   paused_ = true;
   // A fresh transaction in its place, marked so that its first statement or COMMIT fails.
-  send_backend(wire::build_query("ROLLBACK; BEGIN; CALL sys.dsql_local_doom()"));
+  send_backend(wire::build_query(std::string("ROLLBACK; BEGIN; CALL sys.dsql_local_doom('") +
+                                 (schema ? "OC001" : "OC000") + "')"));
 }
 
-void session::cancel_for_conflict() {
-  ctx_.log(tag() + "lost a write conflict; its statement is cancelled");
-  conflict_cancel_ = true;
+void session::cancel_for_conflict(bool schema) {
+  ctx_.log(tag() + "lost a " + (schema ? "schema" : "write") +
+           " conflict; its statement is cancelled");
+  conflict_cancel_ = schema ? conflict_cancel::schema : conflict_cancel::data;
 }
 
 void session::on_parse(wire::message& m) {

@@ -3,6 +3,7 @@
 #   1. the full suite (unit, integration against dsql local, examples, fuzz replay, CMake consumer)
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the pool and credential-cache tests under ThreadSanitizer
+#   4. dsql::async again, built on Boost.Asio instead of standalone Asio
 # Each stage builds its own tree with every option it needs, and fails if it runs no test.
 source "$(dirname "$0")/common.sh"
 
@@ -27,8 +28,13 @@ if [ "${DSQL_SKIP_SANITIZERS:-0}" != "1" ]; then
   configure_and_build "$ROOT/build-tsan" "${FULL[@]}" -DDSQL_SANITIZE=thread \
     -DDSQL_BUILD_EXAMPLES=OFF -DDSQL_BUILD_BENCHMARKS=OFF --
   TSAN_OPTIONS=halt_on_error=1 run_ctest_stage "ThreadSanitizer" "$ROOT/build-tsan" -L threads
+  echo "==> dsql::async on Boost.Asio"
+  configure_and_build "$ROOT/build-boost" "${FULL[@]}" -DDSQL_ASYNC_ASIO=boost -DDSQL_SANITIZE= \
+    -DDSQL_BUILD_BENCHMARKS=OFF -- dsql_cli dsql_async_unit_tests dsql_async_integration_tests \
+    dsql_async_cxx17_tests example_async
+  run_ctest_stage "Boost.Asio async" "$ROOT/build-boost" -j "$JOBS" -L async
 else
-  echo "==> Sanitizer stages skipped (DSQL_SKIP_SANITIZERS=1)"
+  echo "==> Sanitizer and Boost.Asio stages skipped (DSQL_SKIP_SANITIZERS=1)"
 fi
 
 print_stage_summary

@@ -140,15 +140,35 @@ std::string region_from_host(std::string_view host) {
   return {};
 }
 
+region_choice choose_region(std::string_view host, std::string_view explicit_region,
+                            const std::string& profile, std::string_view explicit_label) {
+  region_choice choice;
+  const std::string host_region = region_from_host(host);
+  if (!explicit_region.empty()) {
+    // Explicit wins, as in AWS's other DSQL connectors; a contradiction is worth a warning
+    // because a DSQL endpoint refuses tokens signed for any region but its own.
+    choice.region = std::string(explicit_region);
+    if (!host_region.empty() && host_region != choice.region) {
+      choice.warning = std::string(explicit_label) + " " + util::quoted(choice.region) +
+                       " wins over the region of host " + util::quoted(host) + " (" +
+                       util::quoted(host_region) + "): tokens are signed for " +
+                       util::printable(choice.region) +
+                       ", which that endpoint refuses if the cluster is in " +
+                       util::printable(host_region) + "; leave the region out to use the host's";
+    }
+    return choice;
+  }
+  // The variables describe the shell, not this host: they never override the host's region.
+  choice.region = host_region;
+  if (choice.region.empty()) choice.region = util::get_env("AWS_REGION").value_or("");
+  if (choice.region.empty()) choice.region = util::get_env("AWS_DEFAULT_REGION").value_or("");
+  if (choice.region.empty()) choice.region = aws_config::profile_region(profile).value_or("");
+  return choice;
+}
+
 std::string find_region(std::string_view host, std::string_view explicit_region,
                         const std::string& profile) {
-  // The signed host says it best; then what the user set; then the environment.
-  std::string region = region_from_host(host);
-  if (region.empty()) region = std::string(explicit_region);
-  if (region.empty()) region = util::get_env("AWS_REGION").value_or("");
-  if (region.empty()) region = util::get_env("AWS_DEFAULT_REGION").value_or("");
-  if (region.empty()) region = aws_config::profile_region(profile).value_or("");
-  return region;
+  return choose_region(host, explicit_region, profile).region;
 }
 
 std::string application_name(std::string_view prefix) {
@@ -164,8 +184,16 @@ config parse_connection_uri(std::string_view uri) {
   }
   const std::string scheme = lower(uri.substr(0, scheme_end));
   if (scheme != "postgres" && scheme != "postgresql" && scheme != "dsql") {
-    throw config_error("unsupported URI scheme " + util::quoted(scheme + "://") +
-                       ": use postgres://, postgresql:// or dsql://");
+    // Only a scheme is quoted: text before "://" that is none may be anything, a password too.
+    const bool is_scheme = !scheme.empty() && scheme.size() <= 32 &&
+                           std::isalpha(static_cast<unsigned char>(scheme[0])) &&
+                           std::all_of(scheme.begin(), scheme.end(), [](unsigned char c) {
+                             return std::isalnum(c) || c == '+' || c == '-' || c == '.';
+                           });
+    throw config_error(
+        (is_scheme ? "unsupported URI scheme " + util::quoted(scheme + "://")
+                   : std::string("unsupported URI scheme (the text before '://' is not one)")) +
+        ": use postgres://, postgresql:// or dsql://");
   }
   std::string_view rest = uri.substr(scheme_end + 3);
   std::string_view query;
@@ -247,8 +275,10 @@ resolved_config resolve(const config& cfg) {
   util::check_host_name(cfg.host);
   if (!cfg.token_host.empty()) util::check_host_name(cfg.token_host, "token_host");
 
-  r.region =
-      find_region(cfg.token_host.empty() ? cfg.host : cfg.token_host, cfg.region, cfg.profile);
+  region_choice region =
+      choose_region(cfg.token_host.empty() ? cfg.host : cfg.token_host, cfg.region, cfg.profile);
+  r.region = std::move(region.region);
+  if (!region.warning.empty()) r.warnings.push_back(std::move(region.warning));
   if (r.region.empty()) {
     throw config_error("no region for host " + util::quoted(cfg.host) +
                        ": use a DSQL endpoint (<id>.dsql.<region>.on.aws), set the region "
@@ -340,6 +370,10 @@ resolved_config resolve(const config& cfg) {
     throw config_error("application_name prefix must not contain control characters");
   }
   r.application_name = application_name(prefix);
+  // Only once everything else is valid: a config that is refused warns about nothing.
+  if (cfg.on_warning) {
+    for (const auto& w : r.warnings) cfg.on_warning(w);
+  }
   return r;
 }
 

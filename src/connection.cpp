@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "dsql/errors.hpp"
+#include "libpq_support.hpp"
 #include "server_error.hpp"
 #include "util/printable.hpp"
 
@@ -56,33 +57,16 @@ struct pgconn_deleter {
 using pgconn_ptr = std::unique_ptr<PGconn, pgconn_deleter>;
 
 // One connection attempt with our own deadline: libpq's connect_timeout is not applied in
-// non-blocking mode, and verbose errors are only available if set before the server answers.
+// non-blocking mode.
 pgconn_ptr open_libpq(const std::vector<std::pair<std::string, std::string>>& params,
                       const std::string& token, const resolved_config& settings) {
-  std::vector<const char*> keys, values;
-  for (const auto& [k, v] : params) {
-    keys.push_back(k.c_str());
-    values.push_back(v.c_str());
-  }
-  keys.push_back("password");
-  values.push_back(token.c_str());
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-
-  pgconn_ptr conn(PQconnectStartParams(keys.data(), values.data(), 0));
-  if (!conn) throw connection_error("libpq could not allocate a connection");
-  PQsetErrorVerbosity(conn.get(), PQERRORS_VERBOSE);
+  pgconn_ptr conn(detail::start_libpq(params, token));
   const auto deadline = steady::now() + settings.connect_timeout;
-  const std::string where =
-      util::printable(settings.endpoint) + ":" + std::to_string(settings.port);
-
   PostgresPollingStatusType state = PGRES_POLLING_WRITING;
   if (PQstatus(conn.get()) == CONNECTION_BAD) state = PGRES_POLLING_FAILED;
   while (state != PGRES_POLLING_OK && state != PGRES_POLLING_FAILED) {
     if (!wait_socket(conn.get(), state == PGRES_POLLING_WRITING, deadline)) {
-      throw connection_error("could not connect to " + where + ": timed out after " +
-                             std::to_string(settings.connect_timeout.count()) +
-                             " s (connect_timeout); check the endpoint, port and network");
+      throw detail::connect_timeout_error(settings);
     }
     state = PQconnectPoll(conn.get());
   }
@@ -246,17 +230,29 @@ struct connector::state {
     return cached_token;
   }
 
+  // Under token_mutex.
+  bool cached_is_young(std::chrono::system_clock::time_point now) const {
+    const auto max_age = std::chrono::duration<double>(
+        static_cast<double>(settings.source.token_duration_seconds) * opts.token_reuse_fraction);
+    return !cached_token.empty() && now >= cached_at && now - cached_at < max_age;
+  }
+
   std::string token() {
     if (opts.token_reuse_fraction <= 0.0) return generator.generate(request());
     std::lock_guard<std::mutex> lock(token_mutex);
     const auto now = clock();
-    const auto max_age = std::chrono::duration<double>(
-        static_cast<double>(settings.source.token_duration_seconds) * opts.token_reuse_fraction);
-    if (cached_token.empty() || now < cached_at || now - cached_at >= max_age) {
+    if (!cached_is_young(now)) {
       OPENSSL_cleanse(cached_token.data(), cached_token.size());
       cached_token = generator.generate(request());
       cached_at = now;
     }
+    return cached_token;
+  }
+
+  std::optional<std::string> reusable_token() {
+    if (opts.token_reuse_fraction <= 0.0) return std::nullopt;
+    std::lock_guard<std::mutex> lock(token_mutex);
+    if (!cached_is_young(clock())) return std::nullopt;
     return cached_token;
   }
 };
@@ -282,6 +278,14 @@ const std::shared_ptr<credentials_provider>& connector::provider() const noexcep
 
 std::string connector::token() {
   return state_->token();
+}
+
+std::string connector::fresh_token() {
+  return state_->fresh_token();
+}
+
+std::optional<std::string> connector::reusable_token() {
+  return state_->reusable_token();
 }
 
 std::vector<std::pair<std::string, std::string>> connector::libpq_parameters() const {

@@ -113,6 +113,10 @@ retry_loop::retry_loop(const retry_options& options, occ_classifier classify)
 }
 
 void retry_loop::failed() {
+  std::this_thread::sleep_for(next_delay());
+}
+
+std::chrono::milliseconds retry_loop::next_delay() {
   std::optional<occ_info> info;
   try {
     throw;
@@ -139,8 +143,8 @@ void retry_loop::failed() {
   if (options_.on_retry) {
     options_.on_retry(retry_event{attempt_, delay, info->sqlstate, info->code, info->message});
   }
-  std::this_thread::sleep_for(delay);
   ++attempt_;
+  return delay;
 }
 
 void abandon(connection& c) noexcept {

@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dsql/credentials.hpp"
 #include "dsql/notice.hpp"
@@ -19,7 +21,9 @@ struct config {
   // A full endpoint (<id>.dsql.<region>.on.aws, PrivateLink names too, or any DNS name) or a
   // 26-character cluster ID, which needs a region.
   std::string host;
-  // Empty: taken from the host, else AWS_REGION, AWS_DEFAULT_REGION, the profile's region.
+  // Set: the signing region, even for a host that names another one (as in AWS's other DSQL
+  // connectors; resolve() then adds a warning). Empty: the host's region
+  // (<id>.dsql.<region>.on.aws), else AWS_REGION, AWS_DEFAULT_REGION, the profile's region.
   std::string region;
   std::string user = "admin";
   std::string database = "postgres";
@@ -51,6 +55,10 @@ struct config {
   // Receives the server's notices on every connection opened with this config (pools
   // included). Empty: notices are dropped; libpq's default would print each on stderr, raw.
   notice_handler on_notice;
+  // Receives each warning about this config (an explicit region that overrides the host's),
+  // every time it is resolved: by dsql::connect, by each connector and for each of a pool's
+  // endpoints. Empty: the warnings are only kept in resolved_config::warnings.
+  std::function<void(const std::string&)> on_warning;
 };
 
 // Parses postgres://, postgresql:// or dsql:// URIs. Query parameters region, profile and
@@ -65,8 +73,18 @@ config config_from_string(std::string_view host_or_uri);
 bool is_cluster_id(std::string_view host) noexcept;
 // The region in <id>.dsql[-x].<region>.on.aws, or empty.
 std::string region_from_host(std::string_view host);
-// The region for a host: from the host itself, then `explicit_region`, then AWS_REGION, then
-// AWS_DEFAULT_REGION, then the profile's `region`. Empty when none says.
+// Which region signs for `host`, and why: `explicit_region` first (config.region, --region,
+// ?region=), then the host's own, then AWS_REGION, AWS_DEFAULT_REGION and the profile's
+// `region`. The variables never override a host's region; an explicit region does, and then
+// `warning` says so, naming it by `explicit_label`.
+struct region_choice {
+  std::string region;   // empty when nothing names one
+  std::string warning;  // empty unless an explicit region contradicts the host's
+};
+region_choice choose_region(std::string_view host, std::string_view explicit_region = {},
+                            const std::string& profile = {},
+                            std::string_view explicit_label = "config.region");
+// choose_region(...).region.
 std::string find_region(std::string_view host, std::string_view explicit_region = {},
                         const std::string& profile = {});
 
@@ -81,6 +99,8 @@ struct resolved_config {
   std::chrono::seconds connect_timeout{10};
   std::string sslrootcert;  // a path or "system"
   std::string application_name;
+  // What resolve() found worth telling (also passed to config::on_warning), never a secret.
+  std::vector<std::string> warnings;
 };
 resolved_config resolve(const config& cfg);
 

@@ -79,8 +79,15 @@ class connector {
   connector& operator=(const connector&) = delete;
 
   connection connect();
-  // A token for this endpoint, fresh or reused per the options.
+  // A token for this endpoint, fresh or reused per the options. May resolve credentials, which
+  // can block (files, credential_process, IMDS, STS).
   std::string token();
+  // A newly signed token, which later token() calls reuse per the options (after a refusal
+  // with "Signature expired", for instance).
+  std::string fresh_token();
+  // The token token() would reuse, when one is young enough; never signs and never resolves
+  // credentials, so it does not block. Empty when token() would sign.
+  std::optional<std::string> reusable_token();
   const resolved_config& settings() const noexcept;
   // The provider that signs this connector's tokens: config.credentials, or the cached default
   // chain. Its credentials are resolved (and cached) on first use.

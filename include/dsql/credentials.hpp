@@ -62,8 +62,9 @@ struct chain_options {
 };
 
 // The default chain, wrapped in a cache. Order (see docs/credentials.md):
-// environment -> shared config/credentials files (static keys, assume-role, credential_process,
-// SSO) -> web identity -> container -> EC2 instance metadata. The first source that has
+// environment -> shared config/credentials files (assume-role, static keys, `aws login`
+// sessions, credential_process, SSO; login sessions and SSO tokens are refreshed as the AWS SDKs
+// refresh them) -> web identity -> container -> EC2 instance metadata. The first source that has
 // credentials wins; a source that is configured but fails stops the chain with its error.
 std::shared_ptr<credentials_provider> default_credentials_chain(const chain_options& options = {});
 

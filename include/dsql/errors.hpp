@@ -57,6 +57,20 @@ class auth_error : public connection_error {
   std::string sqlstate_, server_message_, server_hint_, diagnosis_;
 };
 
+// An operation ran past its time limit (dsql::async_options::exec_timeout); the connection it
+// used was closed.
+class timeout_error : public connection_error {
+ public:
+  using connection_error::connection_error;
+};
+
+// An asynchronous operation was cancelled through its cancellation slot. A statement cancelled
+// while it ran has closed its connection.
+class cancelled_error : public error {
+ public:
+  using error::error;
+};
+
 // A statement failed on the server.
 class sql_error : public error {
  public:

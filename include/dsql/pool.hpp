@@ -3,6 +3,7 @@
 // A thread-safe pool of DSQL connections. The pool decides *when* to open, check and retire
 // connections; the connector (one per endpoint, owned by the pool) decides *how*: credentials are
 // resolved once and every physical connection gets a token signed for its own host and region.
+// The same engine (and these options) drive dsql::pqxx_pool and dsql::async_pool.
 
 #include <chrono>
 #include <cstddef>
@@ -15,6 +16,7 @@
 #include "dsql/config.hpp"
 #include "dsql/connection.hpp"
 #include "dsql/errors.hpp"
+#include "dsql/lease.hpp"
 
 namespace dsql {
 
@@ -27,12 +29,6 @@ class pool_closed_error : public error {
 // acquire() found no connection before its timeout. The message names the last connect failure,
 // if any, because during an outage that is the real cause.
 class pool_timeout_error : public error {
- public:
-  using error::error;
-};
-
-// A lease was used after it was released, discarded or moved from.
-class lease_error : public error {
  public:
   using error::error;
 };
@@ -73,7 +69,9 @@ struct pool_options {
   // Multi-Region: the endpoints of the peered clusters in order of preference, each "host" or
   // "host:port" (a port here overrides config.port). Empty: config.host alone. Each endpoint has
   // its own connector, so its tokens are signed for its own host and region (the region comes
-  // from the host name; config.region is the fallback). New connections go to the current
+  // from the host name, AWS_REGION is only the fallback; an explicit config.region applies to
+  // every endpoint and wins over their names, so leave it empty for peers in several Regions,
+  // or set config.on_warning to hear of it). New connections go to the current
   // endpoint; when a connect fails there, the next endpoints are tried in order (wrapping
   // around) and the first that works becomes current. While the current endpoint is not the
   // first, the first is tried again once failback_after has passed since the switch.
@@ -100,42 +98,18 @@ struct pool_stats {
 };
 
 namespace detail {
-struct pool_state;
-struct pool_slot;
+class blocking_pool;
 }  // namespace detail
 
 // Exclusive use of one pooled connection. Move-only; gives the connection back when destroyed.
 // A connection given back with a transaction open is rolled back (or closed if that fails);
-// a broken one is closed, never handed out again.
-class lease {
+// a broken one is closed, never handed out again. Not thread-safe: one thread uses it at a time.
+class lease : public detail::basic_lease<connection> {
  public:
-  lease() noexcept;
-  ~lease();
-  lease(lease&& other) noexcept;
-  lease& operator=(lease&& other) noexcept;
-  lease(const lease&) = delete;
-  lease& operator=(const lease&) = delete;
-
-  // Throw lease_error when the lease no longer holds a connection.
-  connection& get() const;
-  connection& operator*() const { return get(); }
-  connection* operator->() const { return &get(); }
-  explicit operator bool() const noexcept { return slot_ != nullptr; }
-
-  // Gives the connection back now.
-  void release() noexcept;
-  // Gives it back to be closed: the caller knows it is unusable (or in an unknown state).
-  void release_broken() noexcept;
-
- private:
-  friend class pool;
-  lease(std::shared_ptr<detail::pool_state> pool, std::unique_ptr<detail::pool_slot> slot) noexcept;
-  void give_back(bool broken) noexcept;
-
-  std::shared_ptr<detail::pool_state> pool_;
-  std::unique_ptr<detail::pool_slot> slot_;
+  using basic_lease::basic_lease;
 };
 
+// Thread-safe.
 class pool {
  public:
   // Resolves the config (once per endpoint) and starts the upkeep thread; does not wait for a
@@ -164,7 +138,7 @@ class pool {
   bool closed() const;
 
  private:
-  std::shared_ptr<detail::pool_state> state_;
+  std::shared_ptr<detail::blocking_pool> state_;
 };
 
 }  // namespace dsql

@@ -110,6 +110,9 @@ class retry_loop {
   // In a catch block: rethrows the current exception unless it is a conflict worth another
   // attempt; then waits and returns. Throws occ_conflict_error when attempts or time ran out.
   void failed();
+  // The same without the wait: returns how long to wait before the next attempt, for runners
+  // that wait on a timer instead of a sleeping thread.
+  std::chrono::milliseconds next_delay();
   int attempt() const noexcept { return attempt_; }
 
  private:

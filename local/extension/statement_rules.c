@@ -310,6 +310,9 @@ static bool drop_object_supported(ObjectType type) {
     case OBJECT_DOMAIN:
     case OBJECT_FUNCTION:
     case OBJECT_ROUTINE:
+    /* There are no triggers to drop, but DSQL takes DROP TRIGGER IF EXISTS, as schema tools
+     * emit it. */
+    case OBJECT_TRIGGER:
       return true;
     default:
       return false;
@@ -374,6 +377,11 @@ void dsql_check_utility(PlannedStmt* pstmt, ProcessUtilityContext context) {
       return;
     case T_VariableSetStmt:
       check_set((VariableSetStmt*)parsetree);
+      return;
+    case T_AlterRoleSetStmt:
+      /* ALTER ROLE ... SET takes what SET takes. */
+      if (((AlterRoleSetStmt*)parsetree)->setstmt)
+        check_set(((AlterRoleSetStmt*)parsetree)->setstmt);
       return;
     case T_VariableShowStmt:
       check_show((VariableShowStmt*)parsetree);

@@ -10,6 +10,7 @@
 #include "executor/instrument.h"
 #include "fmgr.h"
 #include "storage/proc.h"
+#include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(dsql_local_doom);
@@ -21,6 +22,7 @@ typedef struct transaction_state {
   int ddl;
   bool dml;
   bool doomed;
+  bool doomed_by_schema; /* lost to another session's schema change: OC001, not OC000 */
   bool job_submitted;
   uint64 rows;
   uint64 wal_bytes_at_start;
@@ -43,7 +45,13 @@ static bool belongs_to_this_transaction(void) {
   return current.lxid == MyProc->lxid;
 }
 
-static void raise_oc000(void) {
+static void raise_doom(void) {
+  /* The schema change it lost to is news it has now heard. */
+  if (current.doomed_by_schema)
+    seen_catalog_version = pg_atomic_read_u64(&dsql_shared->catalog_version);
+  if (current.doomed_by_schema)
+    ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                    errmsg("schema has been updated by another transaction (OC001)")));
   ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
                   errmsg("change conflicts with another transaction (OC000)")));
 }
@@ -101,7 +109,7 @@ void dsql_statement_start(bool transaction_control) {
   if (seen_catalog_version == 0)
     seen_catalog_version = pg_atomic_read_u64(&dsql_shared->catalog_version);
   if (transaction_control) return;
-  if (current.doomed) raise_oc000();
+  if (current.doomed) raise_doom();
   check_catalog_version();
   dsql_check_transaction_age();
 }
@@ -150,13 +158,15 @@ static void on_transaction_event(XactEvent event, void* arg) {
   switch (event) {
     case XACT_EVENT_PRE_COMMIT:
       if (!belongs_to_this_transaction()) return;
-      if (current.doomed) raise_oc000();
+      if (current.doomed) raise_doom();
       check_catalog_version();
       dsql_check_transaction_age();
       check_size();
       return;
     case XACT_EVENT_COMMIT:
-      if (belongs_to_this_transaction()) {
+      /* By now the transaction has given up its local id, but `current` was reset when the
+       * previous one ended, so what it holds is this transaction's. */
+      if (current.lxid != InvalidLocalTransactionId) {
         if (current.ddl > 0) dsql_bump_catalog_version();
         if (current.job_submitted) dsql_wake_job_worker();
       }
@@ -176,12 +186,14 @@ void dsql_transaction_rules_init(void) {
   RegisterXactCallback(on_transaction_event, NULL);
 }
 
-/* CALL sys.dsql_local_doom(): the front has rolled this session's transaction back because another
- * writer needed a row it held; the client still believes the transaction is open, so its next
- * statement, or its COMMIT, fails as DSQL's loser of a write conflict does. */
+/* CALL sys.dsql_local_doom(kind): the front has rolled this session's transaction back because
+ * another writer needed a row it held (kind 'OC000'), or another session's schema change needed
+ * a table it used ('OC001'); the client still believes the transaction is open, so its next
+ * statement, or its COMMIT, fails as DSQL's loser of that conflict does. */
 Datum dsql_local_doom(PG_FUNCTION_ARGS) {
-  (void)fcinfo;
   ensure_current();
   current.doomed = true;
+  current.doomed_by_schema = PG_NARGS() > 0 && !PG_ARGISNULL(0) &&
+                             strcmp(text_to_cstring(PG_GETARG_TEXT_PP(0)), "OC001") == 0;
   PG_RETURN_VOID();
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "credentials/http_client.hpp"
+#include "credentials/json_service.hpp"
 #include "credentials/sources.hpp"
 #include "dsql/errors.hpp"
 #include "sigv4/request_signer.hpp"
@@ -20,13 +21,6 @@ namespace dsql::credential_sources {
 namespace {
 
 constexpr const char* sts_version = "2011-06-15";
-
-bool is_true(const std::optional<std::string>& v) {
-  if (!v) return false;
-  std::string s = *v;
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s == "true";
-}
 
 bool valid_region(const std::string& r) {
   return !r.empty() && r.size() < 64 && std::all_of(r.begin(), r.end(), [](char c) {
@@ -102,13 +96,9 @@ sts_endpoint resolve_sts_endpoint(const std::optional<std::string>& profile_regi
   }
   sts_endpoint ep;
   ep.region = region.value_or("us-east-1");
-  if (!is_true(util::get_env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))) {
-    std::optional<std::string> url = util::get_env("AWS_ENDPOINT_URL_STS");
-    if (!url) url = util::get_env("AWS_ENDPOINT_URL");
-    if (url) {
-      ep.url = *url;
-      return ep;
-    }
+  if (auto url = configured_endpoint("AWS_ENDPOINT_URL_STS")) {
+    ep.url = *url;
+    return ep;
   }
   if (!region) {
     // botocore's choice for an STS client without a region: the global endpoint.
@@ -324,8 +314,8 @@ class role_resolver {
       if (auto c = try_profile_without_role(files_, source, process_timeout_, net_)) return *c;
       throw credentials_error(profile_label(parent) + " has source_profile = " +
                               util::printable(source) + ", but profile " + util::quoted(source) +
-                              " has no credentials (static keys, credential_process, SSO or "
-                              "its own role_arn)");
+                              " has no credentials (static keys, login_session, "
+                              "credential_process, SSO or its own role_arn)");
     }
     return resolve(source);
   }

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -32,7 +33,29 @@ struct url_deleter {
 struct sink {
   std::string body;
   bool too_large = false;
+  std::map<std::string, std::string> headers;
+  std::size_t header_bytes = 0;
 };
+
+// One header line at a time (status line and blank line included); bounded like the body.
+std::size_t write_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* s = static_cast<sink*>(user);
+  const std::size_t n = size * count;
+  s->header_bytes += n;
+  if (s->header_bytes > max_body_bytes) {
+    s->too_large = true;
+    return 0;
+  }
+  const std::string line(data, n);
+  const auto colon = line.find(':');
+  if (colon == std::string::npos) return n;
+  std::string name = line.substr(0, colon);
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto b = line.find_first_not_of(" \t", colon + 1);
+  const auto e = line.find_last_not_of(" \t\r\n");
+  s->headers[name] = b == std::string::npos || e < b ? std::string() : line.substr(b, e - b + 1);
+  return n;
+}
 
 std::size_t write_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto* s = static_cast<sink*>(user);
@@ -133,6 +156,8 @@ response perform(const request& r) {
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &write_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &write_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &out);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "aurora-dsql-cpp-connector");
   bool loopback = false;
@@ -185,14 +210,20 @@ response perform(const request& r) {
   response resp;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   resp.body = std::move(out.body);
+  resp.headers = std::move(out.headers);
   return resp;
 }
 
 response perform_with_retries(const request& r, int attempts, std::chrono::milliseconds delay) {
+  return perform_with_retries([&r] { return r; }, attempts, delay);
+}
+
+response perform_with_retries(const std::function<request()>& make, int attempts,
+                              std::chrono::milliseconds delay) {
   for (int attempt = 1;; ++attempt) {
     const bool last = attempt >= attempts;
     try {
-      response resp = perform(r);
+      response resp = perform(make());
       if (last || (resp.status < 500 && resp.status != 429)) return resp;
     } catch (const transport_error&) {
       if (last) throw;

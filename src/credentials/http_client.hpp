@@ -5,6 +5,8 @@
 // or a body (both may hold tokens or keys).
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +29,8 @@ struct request {
 struct response {
   long status = 0;
   std::string body;
+  // The answer's headers, names lowercased (a repeated header keeps its last value).
+  std::map<std::string, std::string> headers;
 };
 
 // Why no HTTP answer came back. `connect` means nothing is listening or the host is
@@ -53,6 +57,9 @@ response perform(const request& r);
 // perform() up to `attempts` times, `delay` apart, while the answer is a transport failure or a
 // 5xx (or 429) status; the last outcome is returned or thrown.
 response perform_with_retries(const request& r, int attempts, std::chrono::milliseconds delay);
+// The same with a request made afresh for every attempt: a DPoP proof may be used only once.
+response perform_with_retries(const std::function<request()>& make, int attempts,
+                              std::chrono::milliseconds delay);
 
 // "host:port" of a URL for messages ("the URL" could carry a query with identifiers).
 std::string describe_endpoint(const std::string& url);

@@ -60,6 +60,8 @@ std::optional<credentials> try_profile_without_role(const aws_config::shared_con
                             " to the profile or remove the other key");
   }
 
+  if (profile->get("login_session")) return login_profile(files, profile_name, net);
+
   if (auto command = profile->get("credential_process")) {
     return run_credential_process(*command, profile_name, process_timeout);
   }

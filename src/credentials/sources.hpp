@@ -132,23 +132,57 @@ credentials assume_role_profile(const aws_config::shared_config& files,
                                 std::chrono::milliseconds process_timeout);
 
 // IAM Identity Center: sso_session (or legacy sso_start_url), sso_account_id, sso_role_name.
-// Reads the token `aws sso login` cached and asks the SSO portal for role credentials.
+// Takes the token `aws sso login` cached (sso_access_token) and asks the SSO portal for role
+// credentials.
 credentials sso_profile(const aws_config::shared_config& files, const std::string& profile_name,
                         const network_settings& net);
 // The cache file name for a session name or a legacy start URL: hex SHA-1 + ".json".
 std::string sso_cache_file_name(const std::string& session_or_start_url);
 
+// Where an SSO access token is cached and how it is refreshed.
+struct sso_token_config {
+  std::string who;         // "AWS profile 'dev' (SSO)"
+  std::string cache_key;   // the session name, or the start URL for legacy profiles
+  std::string session;     // the [sso-session] name; empty for legacy profiles (never refreshed)
+  std::string region;      // sso_region: where SSO-OIDC is
+  std::string login_hint;  // "aws sso login --sso-session corp", escaped
+};
+// How early a cached SSO token is refreshed (botocore's SSOTokenProvider._REFRESH_WINDOW).
+inline constexpr std::chrono::minutes sso_refresh_window{15};
+// The access token in ~/.aws/sso/cache. Within sso_refresh_window of its expiry, a session
+// profile's token is refreshed as botocore does it: SSO-OIDC CreateToken (grant refresh_token,
+// with the cached clientId, clientSecret and refreshToken, while registrationExpiresAt lies
+// ahead), the answer written back to the cache atomically and 0600. A failed refresh keeps a
+// token that is still valid; an expired one that cannot be refreshed is an error saying why and
+// to run the login hint.
+std::string sso_access_token(const sso_token_config& cfg, const network_settings& net);
+
+// `aws login` console sessions: a profile with login_session (an ARN). The credentials are the
+// ones the AWS CLI cached in login_cache_directory(); within login_refresh_window of their
+// expiry they are refreshed through AWS Sign-In's CreateOAuth2Token (grant refresh_token, DPoP
+// proof with the cached dpopKey) and the refreshed session is written back atomically, 0600.
+credentials login_profile(const aws_config::shared_config& files, const std::string& profile_name,
+                          const network_settings& net);
+// How early login credentials are refreshed (5 minutes in botocore, the JS and Rust SDKs).
+inline constexpr std::chrono::minutes login_refresh_window{5};
+// AWS_LOGIN_CACHE_DIRECTORY (a leading ~/ expanded), else ~/.aws/login/cache.
+std::string login_cache_directory();
+// The cache file name for a login_session: hex SHA-256 + ".json".
+std::string login_cache_file_name(const std::string& login_session);
+
 // Everything a named profile can hold, in this order: role_arn (assume-role; it comes first so
 // that a role profile that also has keys never silently signs as the base identity), static
-// keys, credential_process, SSO. `explicit_profile` is true when the user
-// named it (an unknown explicit profile is an error; a missing "default" just means "not
-// configured"). A profile without any credential setting (e.g. only `region`) gives nullopt.
+// keys, login_session (before credential_process, as in botocore), credential_process, SSO.
+// `explicit_profile` is true when the user named it (an unknown explicit profile is an error; a
+// missing "default" just means "not configured"). A profile without any credential setting (e.g.
+// only `region`) gives nullopt.
 std::optional<credentials> try_profile(
     const aws_config::shared_config& files, const std::string& profile_name, bool explicit_profile,
     std::chrono::milliseconds process_timeout = default_process_timeout,
     const network_settings& net = network_settings::from_environment());
 
-// The profile sources other than role_arn, in order: static keys, credential_process, SSO. What
+// The profile sources other than role_arn, in order: static keys, login_session,
+// credential_process, SSO. What
 // an assume-role hop uses when its source_profile has static keys or no role_arn of its own.
 std::optional<credentials> try_profile_without_role(const aws_config::shared_config& files,
                                                     const std::string& profile_name,

@@ -1,6 +1,5 @@
-// IAM Identity Center (SSO) profiles: the access token `aws sso login` cached, exchanged for role
-// credentials at the SSO portal (GetRoleCredentials). Token refresh (SSO-OIDC CreateToken) is not
-// done: an expired token asks the user to log in again.
+// IAM Identity Center (SSO) profiles: the access token `aws sso login` cached (and refreshed,
+// sso_token.cpp), exchanged for role credentials at the SSO portal (GetRoleCredentials).
 
 #include <openssl/evp.h>
 
@@ -10,12 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "credentials/http_client.hpp"
+#include "credentials/json_service.hpp"
 #include "credentials/sources.hpp"
 #include "dsql/errors.hpp"
 #include "sigv4/sigv4.hpp"
-#include "util/env.hpp"
 #include "util/printable.hpp"
-#include "util/read_file.hpp"
 #include "util/time_format.hpp"
 
 namespace dsql::credential_sources {
@@ -23,18 +21,17 @@ namespace dsql::credential_sources {
 namespace {
 
 struct sso_config {
-  std::string region;
+  sso_token_config token;
   std::string start_url;
   std::string account_id;
   std::string role_name;
-  std::string cache_key;   // session name, or the start URL for legacy profiles
-  std::string login_hint;  // the command that renews the cached token, escaped for messages
 };
 
 sso_config configure(const aws_config::shared_config& files, const std::string& name) {
   const aws_config::section* p = files.find_profile(name);
   const std::string who = profile_label(name) + " (SSO)";
   sso_config cfg;
+  cfg.token.who = who;
   auto require = [&](const aws_config::section* s, const char* key, const std::string& where) {
     auto v = s->get(key);
     if (!v) throw credentials_error(who + ": " + where + " has no " + key + "; add it");
@@ -48,27 +45,28 @@ sso_config configure(const aws_config::shared_config& files, const std::string& 
           who + ": sso_session = " + util::printable(*session) + ", but there is no " + section +
           " section in " + util::printable(files.config_path) + "; run aws configure sso-session");
     }
-    cfg.region = require(s, "sso_region", section);
+    cfg.token.region = require(s, "sso_region", section);
     cfg.start_url = require(s, "sso_start_url", section);
     // The profile may repeat them (the AWS CLI writes both); they must agree (botocore checks).
     for (const char* key : {"sso_region", "sso_start_url"}) {
       auto mine = p->get(key);
-      if (mine && *mine != (std::string(key) == "sso_region" ? cfg.region : cfg.start_url)) {
+      if (mine && *mine != (std::string(key) == "sso_region" ? cfg.token.region : cfg.start_url)) {
         throw credentials_error(who + ": its " + key + " differs from the one in " + section +
                                 "; remove it from the profile");
       }
     }
-    cfg.cache_key = *session;
-    cfg.login_hint = "aws sso login --sso-session " + util::printable(*session);
+    cfg.token.cache_key = *session;
+    cfg.token.session = *session;
+    cfg.token.login_hint = "aws sso login --sso-session " + util::printable(*session);
   } else {
     cfg.start_url = require(p, "sso_start_url", "the profile");
-    cfg.region = require(p, "sso_region", "the profile");
-    cfg.cache_key = cfg.start_url;
-    cfg.login_hint = "aws sso login --profile " + util::printable(name);
+    cfg.token.region = require(p, "sso_region", "the profile");
+    cfg.token.cache_key = cfg.start_url;
+    cfg.token.login_hint = "aws sso login --profile " + util::printable(name);
   }
   cfg.account_id = require(p, "sso_account_id", "the profile");
   cfg.role_name = require(p, "sso_role_name", "the profile");
-  for (const char c : cfg.region) {
+  for (const char c : cfg.token.region) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
       throw credentials_error(who + ": sso_region is not a valid AWS region name");
     }
@@ -77,43 +75,8 @@ sso_config configure(const aws_config::shared_config& files, const std::string& 
 }
 
 std::string sso_endpoint(const std::string& region) {
-  std::string ignore = util::get_env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").value_or("");
-  for (char& c : ignore) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (ignore != "true") {
-    if (auto url = util::get_env("AWS_ENDPOINT_URL_SSO")) return *url;
-    if (auto url = util::get_env("AWS_ENDPOINT_URL")) return *url;
-  }
+  if (auto url = configured_endpoint("AWS_ENDPOINT_URL_SSO")) return *url;
   return "https://portal.sso." + region + ".amazonaws.com";
-}
-
-std::string cached_token(const sso_config& cfg, const std::string& who) {
-  const std::string path =
-      util::home_directory() + "/.aws/sso/cache/" + sso_cache_file_name(cfg.cache_key);
-  const std::string relogin = "run `" + cfg.login_hint + "`";
-  const std::optional<std::string> contents =
-      util::read_file(path, who + ": the cached SSO token", "remove it and " + relogin);
-  if (!contents) {
-    throw credentials_error(who + ": no cached SSO token at " + util::printable(path) + "; " +
-                            relogin);
-  }
-  const auto doc = nlohmann::json::parse(*contents, nullptr, false);
-  auto text = [&](const char* key) -> std::string {
-    if (!doc.is_object()) return {};
-    const auto it = doc.find(key);
-    return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  const std::string token = text("accessToken");
-  const auto expires = util::parse_expiration(text("expiresAt"));
-  if (token.empty() || !expires) {
-    throw credentials_error(who + ": the cached SSO token " + util::printable(path) +
-                            " is not valid (it needs accessToken and expiresAt); run `" +
-                            cfg.login_hint + "`");
-  }
-  if (*expires <= std::chrono::system_clock::now()) {
-    throw credentials_error(who + ": the cached SSO token expired at " +
-                            util::format_iso8601(*expires) + "; run `" + cfg.login_hint + "`");
-  }
-  return token;
 }
 
 }  // namespace
@@ -132,51 +95,37 @@ credentials sso_profile(const aws_config::shared_config& files, const std::strin
                         const network_settings& net) {
   const std::string who = profile_label(profile_name) + " (SSO)";
   const sso_config cfg = configure(files, profile_name);
-  const std::string token = cached_token(cfg, who);
+  const std::string token = sso_access_token(cfg.token, net);
 
-  http::request r;
-  r.url = sso_endpoint(cfg.region) +
-          "/federation/credentials?account_id=" + sigv4::uri_encode(cfg.account_id) +
-          "&role_name=" + sigv4::uri_encode(cfg.role_name);
-  r.headers.emplace_back("x-amz-sso_bearer_token", token);
-  r.headers.emplace_back("Accept", "application/json");
-  r.connect_timeout = net.service_connect_timeout;
-  r.timeout = net.service_timeout;
-  const std::string where = "the SSO portal at " + http::describe_endpoint(r.url);
-  http::response resp;
-  try {
-    resp = http::perform_with_retries(r, net.service_attempts, net.retry_delay);
-  } catch (const http::transport_error& e) {
-    throw credentials_error(who + ": " + where + " failed: " + e.what() +
-                            "; check the network, sso_region, or AWS_ENDPOINT_URL_SSO");
-  } catch (const config_error&) {
-    throw credentials_error(who +
-                            ": the SSO endpoint is not a valid URL; check "
-                            "AWS_ENDPOINT_URL_SSO and AWS_ENDPOINT_URL");
+  const std::string url = sso_endpoint(cfg.token.region) + "/federation/credentials?account_id=" +
+                          sigv4::uri_encode(cfg.account_id) +
+                          "&role_name=" + sigv4::uri_encode(cfg.role_name);
+  const json_call call{
+      "the SSO portal at " + http::describe_endpoint(url), "AWS_ENDPOINT_URL_SSO", {token}};
+  const json_answer a = call_json_service(
+      call,
+      [&] {
+        http::request r = json_request("GET", url, {}, net);
+        r.headers.emplace_back("x-amz-sso_bearer_token", token);
+        return r;
+      },
+      net);
+  if (!a.failure.empty()) {
+    throw credentials_error(who + ": " + unreachable(call, a));
   }
-  const auto doc = nlohmann::json::parse(resp.body, nullptr, false);
-  if (resp.status != 200) {
-    std::string detail;
-    if (doc.is_object()) {
-      for (const char* key : {"__type", "message", "Message"}) {
-        const auto it = doc.find(key);
-        if (it != doc.end() && it->is_string()) {
-          detail += (detail.empty() ? "" : ": ") +
-                    util::printable(redact(it->get<std::string>(), {token}), 300,
-                                    util::whitespace::collapse);
-        }
-      }
-    }
-    std::string msg = who + ": " + where + " answered HTTP " + std::to_string(resp.status);
-    if (!detail.empty()) msg += " (" + detail + ")";
-    if (resp.status == 401) {
-      msg += "; the SSO session is no longer valid: run `" + cfg.login_hint + "`";
-    } else if (resp.status == 403) {
+  const std::string& where = call.service;
+  const nlohmann::json& doc = a.doc;
+  if (a.status != 200) {
+    std::string msg = who + ": " + where + " answered HTTP " + std::to_string(a.status);
+    if (!a.detail.empty()) msg += " (" + a.detail + ")";
+    if (a.status == 401) {
+      msg += "; the SSO session is no longer valid: run `" + cfg.token.login_hint + "`";
+    } else if (a.status == 403) {
       msg += "; check that you may use role " + util::printable(cfg.role_name) + " in account " +
              util::printable(cfg.account_id) + " (sso_account_id, sso_role_name)";
-    } else if (resp.status == 404) {
+    } else if (a.status == 404) {
       msg += "; check sso_account_id and sso_role_name";
-    } else if (resp.status >= 500 || resp.status == 429) {
+    } else if (a.status >= 500 || a.status == 429) {
       msg += "; retry later";
     }
     throw credentials_error(msg);

@@ -26,18 +26,41 @@ bool name_char(unsigned char c) {
 }  // namespace
 
 void check_host_name(std::string_view host, std::string_view label) {
+  auto refuse = [&](const std::string& shown, const std::string& problem, const std::string& fix) {
+    throw config_error("malformed " + std::string(label) + (shown.empty() ? "" : " " + shown) +
+                       ": " + problem + "; " + fix);
+  };
   auto fail = [&](const std::string& problem, const std::string& fix) {
-    throw config_error("malformed " + std::string(label) + " " + quoted(host) + ": " + problem +
-                       "; " + fix);
+    refuse(quoted(host), problem, fix);
   };
   // Built only on failure: this runs for every token signed.
   auto give = [] { return std::string("give a host name such as ") + example; };
   if (host.empty()) fail("it is empty", give());
-  if (host.find("://") != std::string_view::npos) {
-    fail("it has a scheme", give() +
-                                " without the scheme, or pass the whole URI where a URI is "
-                                "accepted");
+
+  // A connection string given where the host belongs may hold a password (libpq's key=value,
+  // user:password@, ?password=): quote only the part that cannot hold one.
+  if (host.find('=') != std::string_view::npos) {
+    refuse("",
+           "it has '=', as a libpq connection string (key=value ...) does, which may hold a "
+           "password and is not quoted here",
+           "give a host name, or a URI such as dsql://HOST/postgres?region=...");
   }
+  if (const auto scheme = host.find("://"); scheme != std::string_view::npos) {
+    refuse(quoted(host.substr(0, scheme + 3)) + "...", "it starts with a scheme",
+           give() + " without the scheme, or pass the whole URI where a URI is accepted");
+  }
+  if (const auto at = host.rfind('@'); at != std::string_view::npos) {
+    const std::string_view after = host.substr(at + 1);
+    refuse("'...@" + printable(after.substr(0, after.find_first_of("/?#"))) + "'",
+           "it holds a user name (and perhaps a password) before '@'",
+           "give the user separately, and no password: DSQL authenticates with IAM tokens");
+  }
+  if (const auto cut = host.find_first_of("/?#"); cut != std::string_view::npos) {
+    refuse("'" + printable(host.substr(0, cut)) + "...'", "it has a path or query after the host",
+           "give the host name alone, or a whole URI with its scheme "
+           "(dsql://HOST/postgres?region=...)");
+  }
+
   if (host.front() == '-') {
     fail("a host name cannot start with '-' (was an option given where the host belongs?)", give());
   }

@@ -13,6 +13,7 @@ case "$mode" in
       -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
     cmake --build "$work/consumer" >/dev/null
     "$work/consumer/consumer"
+    if [ -x "$work/consumer/async_consumer" ]; then "$work/consumer/async_consumer"; fi
     pc_dir="$(dirname "$(find "$work/prefix" -name dsql.pc | head -n 1)")"
     flags="$(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs dsql)"
     # shellcheck disable=SC2086
@@ -25,6 +26,7 @@ case "$mode" in
       -DDSQL_CONSUMER_MODE=subdirectory -DDSQL_SOURCE_DIR="$src" >/dev/null
     cmake --build "$work/consumer" >/dev/null
     "$work/consumer/consumer"
+    if [ -x "$work/consumer/async_consumer" ]; then "$work/consumer/async_consumer"; fi
     ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_env.hpp"
 #include "support/run_process.hpp"
 #include "unit/test_support.hpp"
 
@@ -12,22 +13,6 @@ namespace dsql::test {
 namespace {
 
 using env_map = std::map<std::string, std::optional<std::string>>;
-
-env_map isolated_env() {
-  return {{"AWS_ACCESS_KEY_ID", std::nullopt},
-          {"AWS_SECRET_ACCESS_KEY", std::nullopt},
-          {"AWS_SESSION_TOKEN", std::nullopt},
-          {"AWS_PROFILE", std::nullopt},
-          {"AWS_REGION", std::nullopt},
-          {"AWS_DEFAULT_REGION", std::nullopt},
-          {"AWS_CONFIG_FILE", "/nonexistent/cfg"},
-          {"AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/c"},
-          {"AWS_EC2_METADATA_DISABLED", "true"},
-          {"AWS_WEB_IDENTITY_TOKEN_FILE", std::nullopt},
-          {"AWS_ROLE_ARN", std::nullopt},
-          {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", std::nullopt},
-          {"AWS_CONTAINER_CREDENTIALS_FULL_URI", std::nullopt}};
-}
 
 void expect_one_line_error(const process_result& r, const std::string& needle) {
   EXPECT_NE(r.exit_code, 0);
@@ -42,7 +27,7 @@ TEST(CliToken, ReproducesAwsVectorsFromEnvironmentCredentials) {
   const auto vectors = nlohmann::json::parse(read_file(data_path("dsql_token_vectors.json")));
   for (const auto& c : vectors.at("cases")) {
     SCOPED_TRACE(c.at("name").get<std::string>());
-    env_map env = isolated_env();
+    env_map env = isolated_cli_env();
     env["AWS_ACCESS_KEY_ID"] = c.at("access_key_id").get<std::string>();
     env["AWS_SECRET_ACCESS_KEY"] = c.at("secret_access_key").get<std::string>();
     if (c.contains("session_token"))
@@ -60,7 +45,7 @@ TEST(CliToken, ReproducesAwsVectorsFromEnvironmentCredentials) {
 }
 
 TEST(CliToken, AdminIsTheDefaultUserAndRegionComesFromTheHost) {
-  env_map env = isolated_env();
+  env_map env = isolated_cli_env();
   env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE";
   env["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
   const auto r = run_process(
@@ -85,7 +70,7 @@ TEST(CliToken, ProfileCredentialsAreUsed) {
         << "[ci]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = "
            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n";
   }
-  env_map env = isolated_env();
+  env_map env = isolated_cli_env();
   env["AWS_SHARED_CREDENTIALS_FILE"] = dir + "/credentials";
   env["AWS_ACCESS_KEY_ID"] = "IGNORED";  // an explicit profile skips the environment
   env["AWS_SECRET_ACCESS_KEY"] = "IGNORED";
@@ -101,7 +86,7 @@ TEST(CliToken, ProfileCredentialsAreUsed) {
 }
 
 TEST(CliToken, ErrorsAreOneLineOnStderrWithNothingOnStdout) {
-  env_map env = isolated_env();
+  env_map env = isolated_cli_env();
   expect_one_line_error(run_process({dsql_binary(), "token"}, env), "--host");
   expect_one_line_error(
       run_process({dsql_binary(), "token", "--host", "x.dsql.us-east-1.on.aws"}, env),
@@ -130,7 +115,7 @@ TEST(CliToken, ErrorsAreOneLineOnStderrWithNothingOnStdout) {
 }
 
 TEST(CliToken, ImpossibleSigningTimesAreRefused) {
-  env_map env = isolated_env();
+  env_map env = isolated_cli_env();
   env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE";
   env["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
   for (const char* bad : {"9999-12-31T23:59:59Z", "2300-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
@@ -145,7 +130,7 @@ TEST(CliToken, ImpossibleSigningTimesAreRefused) {
 }
 
 TEST(CliToken, UserSuppliedTextInErrorsIsEscapedAndShort) {
-  env_map env = isolated_env();
+  env_map env = isolated_cli_env();
   env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE";
   env["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
   const std::string forged = "x\ndsql: forged line \x1b[31mred\x1b[0m";

@@ -104,7 +104,7 @@ local_endpoint::local_endpoint(options opts) : options_(std::move(opts)) {
   base_ = tmpl;
   // When the tests run as root, PostgreSQL runs as `postgres` and must pass through here.
   ::chmod(base_.c_str(), 0711);
-  dir_ = base_ + "/d";
+  dir_ = base_ + "/" + options_.dir_name;
   output_file_ = base_ + "/dsql-local.out";
   if (options_.start) {
     try {
@@ -202,6 +202,13 @@ void local_endpoint::read_endpoint_json() {
   cluster_id_ = j.value("cluster_id", std::string());
   cluster_endpoint_ = j.value("cluster_endpoint", std::string());
   principal_arn_ = j.value("principal_arn", std::string());
+  peer_.reset();
+  if (j.contains("peer") && j["peer"].is_object()) {
+    const auto& p = j["peer"];
+    peer_ = peer_endpoint{p.at("hostname").get<std::string>(), p.at("port").get<std::uint16_t>(),
+                          p.at("region").get<std::string>(), p.value("cluster_id", std::string()),
+                          p.value("cluster_endpoint", std::string())};
+  }
 }
 
 int local_endpoint::stop(int signal) noexcept {
@@ -263,12 +270,17 @@ dsql::config local_endpoint::config(const std::string& user) const {
   return c;
 }
 
-std::string local_endpoint::token(const std::string& user, const std::string& host) const {
+std::string local_endpoint::sign(const std::string& user, const std::string& host,
+                                 const std::string& region) const {
   dsql::token_request req;
-  req.hostname = host.empty() ? hostname_ : host;
-  req.region = region_;
+  req.hostname = host;
+  req.region = region;
   req.action = dsql::action_for_user(user);
   return dsql::generate_token(req, credentials(), std::chrono::system_clock::now());
+}
+
+std::string local_endpoint::token(const std::string& user, const std::string& host) const {
+  return sign(user, host.empty() ? hostname_ : host, region_);
 }
 
 std::vector<std::pair<std::string, std::string>> local_endpoint::libpq_params(
@@ -277,6 +289,34 @@ std::vector<std::pair<std::string, std::string>> local_endpoint::libpq_params(
           {"dbname", "postgres"},    {"user", user},
           {"password", token(user)}, {"sslmode", "verify-full"},
           {"sslrootcert", ca_file_}, {"connect_timeout", "10"}};
+}
+
+const local_endpoint::peer_endpoint& local_endpoint::require_peer() const {
+  if (!peer_) throw std::logic_error("this dsql local endpoint has no peer (--peer-region)");
+  return *peer_;
+}
+
+dsql::config local_endpoint::peer_config(const std::string& user) const {
+  const peer_endpoint& p = require_peer();
+  dsql::config c = config(user);
+  c.host = p.hostname;
+  c.port = p.port;
+  c.region = p.region;
+  return c;
+}
+
+std::string local_endpoint::peer_token(const std::string& user, const std::string& host) const {
+  const peer_endpoint& p = require_peer();
+  return sign(user, host.empty() ? p.hostname : host, p.region);
+}
+
+std::vector<std::pair<std::string, std::string>> local_endpoint::peer_libpq_params(
+    const std::string& user) const {
+  const peer_endpoint& p = require_peer();
+  return {{"host", p.hostname},           {"port", std::to_string(p.port)},
+          {"dbname", "postgres"},         {"user", user},
+          {"password", peer_token(user)}, {"sslmode", "verify-full"},
+          {"sslrootcert", ca_file_},      {"connect_timeout", "10"}};
 }
 
 }  // namespace dsql::test

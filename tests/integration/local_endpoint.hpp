@@ -33,6 +33,9 @@ class local_endpoint {
     std::chrono::seconds ready_timeout{60};
     std::chrono::seconds stop_timeout{30};
     bool start = true;  // false: construct only, call start() later
+    // The state directory's name inside the fixture's temporary directory (one with spaces or
+    // commas, say); dir() is its full path.
+    std::string dir_name = "d";
   };
 
   local_endpoint();
@@ -82,9 +85,29 @@ class local_endpoint {
   std::vector<std::pair<std::string, std::string>> libpq_params(
       const std::string& user = "admin") const;
 
+  // The multi-Region peer that `--peer-region R` adds (endpoint.json's "peer"): another cluster
+  // id and region, its own port, the same database. nullopt when the endpoint has none.
+  struct peer_endpoint {
+    std::string hostname;
+    std::uint16_t port = 0;
+    std::string region;
+    std::string cluster_id;
+    std::string cluster_endpoint;
+  };
+  const std::optional<peer_endpoint>& peer() const noexcept { return peer_; }
+  // config(), token() and libpq_params() for the peer: its port, tokens signed for its region.
+  // Throw std::logic_error when there is no peer.
+  dsql::config peer_config(const std::string& user = "admin") const;
+  std::string peer_token(const std::string& user = "admin", const std::string& host = {}) const;
+  std::vector<std::pair<std::string, std::string>> peer_libpq_params(
+      const std::string& user = "admin") const;
+
  private:
   void read_endpoint_json();
   void sweep_leftovers() noexcept;
+  const peer_endpoint& require_peer() const;
+  std::string sign(const std::string& user, const std::string& host,
+                   const std::string& region) const;
 
   options options_;
   std::string base_;  // mkdtemp directory: holds dir_ and the output file
@@ -101,6 +124,7 @@ class local_endpoint {
   std::string cluster_id_;
   std::string cluster_endpoint_;
   std::string principal_arn_;
+  std::optional<peer_endpoint> peer_;
 };
 
 // Process ids whose command line contains `text` (e.g. a state directory), excluding this one.

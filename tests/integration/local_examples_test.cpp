@@ -115,6 +115,16 @@ TEST_F(Examples, NoticesAreOneLineOfTheProgramsOwnOutput) {
   }
 }
 
+TEST_F(Examples, AsyncTransactionsFromManyTasksOnOneThread) {
+  const std::string path = std::string(DSQL_BINARY_DIR) + "/examples/example_async";
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0) << "example_async was not built (Asio missing?)";
+  const auto r = run("async");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("counter = 200 (expected 200)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("async example passed"), std::string::npos) << r.out;
+}
+
 TEST_F(Examples, FailWithAClearMessageWithoutAnEndpoint) {
   const auto r = run("libpq", "admin", {{"CLUSTER_ENDPOINT", std::nullopt}});
   EXPECT_NE(r.exit_code, 0);

@@ -1,10 +1,4 @@
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <poll.h>
 
 #include <atomic>
 #include <mutex>
@@ -17,82 +11,13 @@
 #include "local_endpoint.hpp"
 #include "support/fast_retry.hpp"
 #include "support/sockets.hpp"
+#include "support/tcp_relay.hpp"
 
 namespace dsql {
 namespace {
 
 using std::chrono::milliseconds;
 using test::local_endpoint;
-
-// A TCP relay on a fixed local port to the endpoint's current port: `dsql local --port 0` picks a
-// new port when it restarts, and the pool must see one address throughout.
-class relay {
- public:
-  explicit relay(std::uint16_t target) : target_(target) {
-    listen_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listen_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::listen(listen_, 64);
-    socklen_t len = sizeof addr;
-    ::getsockname(listen_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    acceptor_ = std::thread([this] { accept_loop(); });
-  }
-  ~relay() {
-    stop_ = true;
-    acceptor_.join();
-    for (auto& t : pumps_) t.join();
-    ::close(listen_);
-  }
-  std::uint16_t port() const { return port_; }
-  void retarget(std::uint16_t target) { target_ = target; }
-
- private:
-  void accept_loop() {
-    while (!stop_) {
-      pollfd p{listen_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      const int client = ::accept(listen_, nullptr, nullptr);
-      if (client < 0) continue;
-      const int server = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      addr.sin_port = htons(target_.load());
-      if (::connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(server);
-        ::close(client);
-        continue;
-      }
-      pumps_.emplace_back([this, client, server] { pump(client, server); });
-    }
-  }
-  void pump(int a, int b) {
-    char buf[16384];
-    while (!stop_) {
-      pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
-      if (::poll(p, 2, 20) <= 0) continue;
-      bool done = false;
-      for (int i = 0; i < 2 && !done; ++i) {
-        if (p[i].revents == 0) continue;
-        const ssize_t n = ::read(p[i].fd, buf, sizeof buf);
-        done = n <= 0 || ::write(p[1 - i].fd, buf, static_cast<std::size_t>(n)) != n;
-      }
-      if (done) break;
-    }
-    ::close(a);
-    ::close(b);
-  }
-
-  std::atomic<std::uint16_t> target_;
-  std::atomic<bool> stop_{false};
-  int listen_ = -1;
-  std::uint16_t port_ = 0;
-  std::thread acceptor_;
-  std::vector<std::thread> pumps_;  // only the acceptor adds, only the destructor joins
-};
 
 long long scalar(connection& c, const std::string& sql) {
   return std::stoll(std::string(c.exec(sql).value(0, 0)));
@@ -405,7 +330,8 @@ TEST(PoolEndpoint, KeepsWorkingWithTwoSecondTokens) {
 
 TEST(PoolEndpoint, KeepsWorkingAcrossARestart) {
   local_endpoint ep;
-  relay front(ep.port());
+  // `dsql local --port 0` picks a new port when it restarts; the pool must see one address.
+  test::tcp_relay front(ep.port());
   config cfg = ep.config();
   cfg.port = front.port();
   pool_options po;

@@ -26,4 +26,8 @@ class loopback_listener {
 // A port on 127.0.0.1 that was free a moment ago (nothing listens on it).
 std::uint16_t free_loopback_port();
 
+// A blocking TCP connection to 127.0.0.1:port; the caller closes the descriptor. Throws
+// std::runtime_error when it cannot connect.
+int connect_loopback(std::uint16_t port);
+
 }  // namespace dsql::test

@@ -92,16 +92,65 @@ TEST(Config, ClusterIdExpandsWithRegionFromEachSourceInOrder) {
   EXPECT_EQ(res.endpoint, "abcdefghijklmnopqrstuvwxyz.dsql.eu-west-1.on.aws");
 }
 
-TEST(Config, HostRegionWinsAndCustomDnsIsNeverAClusterId) {
+TEST(Config, ExplicitRegionWinsOverTheHostsWithAWarning) {
   clean_env env;
   config c;
   c.host = "x.dsql.us-east-2.on.aws";
   c.region = "eu-west-1";
-  EXPECT_EQ(resolve(c).region, "us-east-2");
+  std::vector<std::string> heard;
+  c.on_warning = [&](const std::string& w) { heard.push_back(w); };
+  const auto r = resolve(c);
+  EXPECT_EQ(r.region, "eu-west-1");
+  EXPECT_EQ(r.endpoint, "x.dsql.us-east-2.on.aws");
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0].rfind("config.region 'eu-west-1' wins over the region of host "
+                                "'x.dsql.us-east-2.on.aws' ('us-east-2')",
+                                0),
+            0u)
+      << r.warnings[0];
+  EXPECT_EQ(heard, r.warnings);
 
+  // Agreeing, or a host that names no region: nothing to warn about.
+  c.region = "us-east-2";
+  EXPECT_TRUE(resolve(c).warnings.empty());
   c.host = "db.example.com";
+  c.region = "eu-west-1";
   EXPECT_EQ(resolve(c).endpoint, "db.example.com");
   EXPECT_EQ(resolve(c).region, "eu-west-1");
+  EXPECT_TRUE(resolve(c).warnings.empty());
+  EXPECT_EQ(heard.size(), 1u);
+}
+
+TEST(Config, RegionVariablesNeverOverrideTheHosts) {
+  clean_env env;
+  scoped_env r{"AWS_REGION", "eu-west-1"};
+  scoped_env dr{"AWS_DEFAULT_REGION", "eu-west-2"};
+  config c;
+  c.host = "x.dsql.us-east-2.on.aws";
+  const auto res = resolve(c);
+  EXPECT_EQ(res.region, "us-east-2");
+  EXPECT_TRUE(res.warnings.empty());
+  EXPECT_EQ(choose_region(c.host).region, "us-east-2");
+  EXPECT_EQ(find_region("db.example.com"), "eu-west-1");
+}
+
+TEST(Config, ARefusedConfigWarnsAboutNothing) {
+  clean_env env;
+  config c;
+  c.host = "x.dsql.us-east-2.on.aws";
+  c.region = "eu-west-1";
+  c.user = "";
+  bool warned = false;
+  c.on_warning = [&](const std::string&) { warned = true; };
+  EXPECT_THROW(resolve(c), config_error);
+  EXPECT_FALSE(warned);
+}
+
+TEST(Config, RegionWarningEscapesWhatTheUserWrote) {
+  const auto choice = choose_region("x.dsql.us-east-2.on.aws", "eu\nwest\x1b[31m", {}, "--region");
+  EXPECT_EQ(choice.region, "eu\nwest\x1b[31m");
+  EXPECT_EQ(choice.warning.rfind("--region 'eu\\nwest\\x1b[31m' wins", 0), 0u) << choice.warning;
+  test::expect_no_control_characters(choice.warning);
 }
 
 TEST(Config, TokenHostCanDifferFromTheAddressConnectedTo) {

@@ -44,14 +44,22 @@ bool stopped(pid_t pid) {
   return false;
 }
 
-pid_t pid_in(const std::string& path) {
-  for (int i = 0; i < 40; ++i) {
-    const std::string text = test::read_file(path);
-    if (!text.empty() && text.back() == '\n') return static_cast<pid_t>(std::stol(text));
-    std::this_thread::sleep_for(50ms);
+// The helper wrote the PID of a child it started to `pid_file`: that child must have been
+// killed with the helper, and nothing left unreaped.
+void expect_killed_with_the_helper(const std::string& pid_file) {
+  pid_t pid = 0;
+  for (int i = 0; i < 40 && pid == 0; ++i) {
+    const std::string text = test::read_file(pid_file);
+    if (!text.empty() && text.back() == '\n') {
+      pid = static_cast<pid_t>(std::stol(text));
+    } else {
+      std::this_thread::sleep_for(50ms);
+    }
   }
-  ADD_FAILURE() << "no pid written to " << path;
-  return 0;
+  ASSERT_GT(pid, 0) << "no pid written to " << pid_file;
+  EXPECT_TRUE(stopped(pid)) << "the helper's child " << pid << " survived";
+  if (!stopped(pid)) ::kill(pid, SIGKILL);
+  expect_no_children_left();
 }
 
 TEST(SplitCommandLine, FollowsPosixShlexRules) {
@@ -242,11 +250,7 @@ TEST_F(CredentialProcess, TimeoutKillsTheHelpersOwnChildrenToo) {
   const std::string msg = credentials_error_of([&] { run_credential_process(script, "p", 1s); });
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   EXPECT_NE(msg.find("timed out after 1 s"), std::string::npos) << msg;
-  const pid_t grandchild = pid_in(pid_file);
-  ASSERT_GT(grandchild, 0);
-  EXPECT_TRUE(stopped(grandchild)) << "the helper's child " << grandchild << " survived";
-  if (!stopped(grandchild)) ::kill(grandchild, SIGKILL);
-  expect_no_children_left();
+  expect_killed_with_the_helper(pid_file);
 }
 
 TEST_F(CredentialProcess, HelperThatExitsButLeavesItsOutputOpenIsNotWaitedFor) {
@@ -261,11 +265,7 @@ TEST_F(CredentialProcess, HelperThatExitsButLeavesItsOutputOpenIsNotWaitedFor) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "waited for the pipe to close";
   EXPECT_NE(msg.find("exited but left its standard output open"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'p'"), std::string::npos) << msg;
-  const pid_t daemon = pid_in(pid_file);
-  ASSERT_GT(daemon, 0);
-  EXPECT_TRUE(stopped(daemon)) << "the helper's child " << daemon << " survived";
-  if (!stopped(daemon)) ::kill(daemon, SIGKILL);
-  expect_no_children_left();
+  expect_killed_with_the_helper(pid_file);
 }
 
 TEST_F(CredentialProcess, BadJsonVersionAndMissingKeysFromARealProcess) {

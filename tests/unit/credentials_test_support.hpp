@@ -32,7 +32,13 @@ inline const std::vector<std::string>& test_secrets() {
       // Cloud sources: what the fake servers hand out and the tokens the tests feed in.
       "cloudSECRETkey77777777777777777777777777777", "cloudSESSIONtoken888888888888888888888888",
       "webIDENTITYjwt.eyJzdWIiOiJ0ZXN0In0.999999999", "ssoACCESStoken000000000000000000000000000",
-      "containerAUTHtokenAAAAAAAAAAAAAAAAAAAAAAAA", "baseSECRETkeyBBBBBBBBBBBBBBBBBBBBBBBBBBBB"};
+      "containerAUTHtokenAAAAAAAAAAAAAAAAAAAAAAAA", "baseSECRETkeyBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+      // `aws login` sessions and SSO token refresh: what the caches hold and the fakes hand out.
+      "loginSECRETkeyCCCCCCCCCCCCCCCCCCCCCCCCCCC", "loginSESSIONtokenDDDDDDDDDDDDDDDDDDDDDDDD",
+      "loginREFRESHtokenEEEEEEEEEEEEEEEEEEEEEEEE", "loginROTATEDrefreshFFFFFFFFFFFFFFFFFFFFF",
+      "refreshedSECRETkeyGGGGGGGGGGGGGGGGGGGGGGG", "refreshedSESSIONtokenHHHHHHHHHHHHHHHHHHHH",
+      "ssoREFRESHtokenIIIIIIIIIIIIIIIIIIIIIIIIIII", "ssoCLIENTsecretJJJJJJJJJJJJJJJJJJJJJJJJJJ",
+      "ssoNEWaccessTOKENKKKKKKKKKKKKKKKKKKKKKKKKK", "ssoROTATEDrefreshLLLLLLLLLLLLLLLLLLLLLLLL"};
   return secrets;
 }
 inline const std::string& env_secret() {
@@ -77,6 +83,36 @@ inline const std::string& container_auth_token() {
 }
 inline const std::string& base_secret() {
   return test_secrets()[13];
+}
+inline const std::string& login_secret() {
+  return test_secrets()[14];
+}
+inline const std::string& login_token() {
+  return test_secrets()[15];
+}
+inline const std::string& login_refresh_token() {
+  return test_secrets()[16];
+}
+inline const std::string& login_rotated_refresh_token() {
+  return test_secrets()[17];
+}
+inline const std::string& refreshed_secret() {
+  return test_secrets()[18];
+}
+inline const std::string& refreshed_token() {
+  return test_secrets()[19];
+}
+inline const std::string& sso_refresh_token() {
+  return test_secrets()[20];
+}
+inline const std::string& sso_client_secret() {
+  return test_secrets()[21];
+}
+inline const std::string& sso_new_access_token() {
+  return test_secrets()[22];
+}
+inline const std::string& sso_rotated_refresh_token() {
+  return test_secrets()[23];
 }
 
 inline void expect_no_secrets(const std::string& message) {
@@ -222,13 +258,16 @@ class isolated_aws_env {
                              "AWS_ENDPOINT_URL",
                              "AWS_ENDPOINT_URL_STS",
                              "AWS_ENDPOINT_URL_SSO",
+                             "AWS_ENDPOINT_URL_SSO_OIDC",
+                             "AWS_ENDPOINT_URL_SIGNIN",
+                             "AWS_LOGIN_CACHE_DIRECTORY",
                              "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"}) {
       set(name, std::nullopt);
     }
     // Tests must never reach the real instance metadata service; those that want IMDS turn it
     // back on with an endpoint on 127.0.0.1.
     set("AWS_EC2_METADATA_DISABLED", std::string("true"));
-    // The SSO token cache lives under ~/.aws/sso/cache.
+    // The SSO and login token caches live under ~/.aws/sso/cache and ~/.aws/login/cache.
     set("HOME", dir.path());
   }
 

@@ -161,7 +161,8 @@ wire::error_fields error_fields(std::string code, std::string message) {
 
 TEST(relay_rules, postgresql_conflicts_reach_the_client_as_dsql_oc000) {
   for (const char* code : {"40001", "40P01", "55P03"}) {
-    const auto t = translate_error(error_fields(code, "could not serialize access"), false);
+    const auto t =
+        translate_error(error_fields(code, "could not serialize access"), conflict_cancel::none);
     ASSERT_TRUE(t) << code;
     EXPECT_EQ(*wire::find_field(*t, 'C'), "40001");
     EXPECT_EQ(*wire::find_field(*t, 'M'), "change conflicts with another transaction (OC000)");
@@ -169,46 +170,94 @@ TEST(relay_rules, postgresql_conflicts_reach_the_client_as_dsql_oc000) {
   // DSQL's own texts (from dsql_rules) and other errors pass as they are; a cancel is a
   // conflict only when the front cancelled for one.
   EXPECT_FALSE(translate_error(
-      error_fields("40001", "schema has been updated by another transaction (OC001)"), false));
-  EXPECT_FALSE(translate_error(error_fields("23505", "duplicate key"), false));
-  EXPECT_FALSE(translate_error(error_fields("57014", "canceling statement"), false));
-  EXPECT_TRUE(translate_error(error_fields("57014", "canceling statement"), true));
+      error_fields("40001", "schema has been updated by another transaction (OC001)"),
+      conflict_cancel::none));
+  EXPECT_FALSE(translate_error(error_fields("23505", "duplicate key"), conflict_cancel::none));
+  EXPECT_FALSE(
+      translate_error(error_fields("57014", "canceling statement"), conflict_cancel::none));
+  const auto data =
+      translate_error(error_fields("57014", "canceling statement"), conflict_cancel::data);
+  ASSERT_TRUE(data);
+  EXPECT_EQ(*wire::find_field(*data, 'M'), "change conflicts with another transaction (OC000)");
+  const auto schema =
+      translate_error(error_fields("57014", "canceling statement"), conflict_cancel::schema);
+  ASSERT_TRUE(schema);
+  EXPECT_EQ(*wire::find_field(*schema, 'M'),
+            "schema has been updated by another transaction (OC001)");
 }
 
-adjudication settle(const std::vector<lock_wait>& waits,
-                    const std::map<std::uint32_t, holder_state>& sessions) {
-  return adjudicate(waits, [&](std::uint32_t pid) -> std::optional<holder_state> {
-    auto it = sessions.find(pid);
-    if (it == sessions.end()) return std::nullopt;
-    return it->second;
-  });
+using std::chrono::milliseconds;
+using state = session_view::state;
+constexpr milliseconds grace{10};
+
+std::vector<verdict> settle(const std::vector<lock_wait>& waits,
+                            const std::map<std::uint32_t, session_view>& sessions) {
+  return adjudicate(
+      waits,
+      [&](std::uint32_t pid) -> std::optional<session_view> {
+        auto it = sessions.find(pid);
+        if (it == sessions.end()) return std::nullopt;
+        return it->second;
+      },
+      grace);
 }
 
-TEST(conflict_adjudicator, dooms_idle_holders_so_that_the_waiter_goes_on) {
-  const auto a =
-      settle({{2, {1}}}, {{1, holder_state::idle_in_transaction}, {2, holder_state::busy}});
-  EXPECT_EQ(a.doom, std::vector<std::uint32_t>{1});
-  EXPECT_TRUE(a.cancel.empty());
+session_view idle(int ms) {
+  return {state::idle_in_transaction, milliseconds(ms)};
+}
+session_view busy(int ms) {
+  return {state::busy, milliseconds(ms)};
+}
+session_view losing() {
+  return {state::losing, milliseconds(0)};
 }
 
-TEST(conflict_adjudicator, cancels_a_waiter_behind_a_running_statement) {
-  const auto a = settle({{2, {1}}}, {{1, holder_state::busy}, {2, holder_state::busy}});
-  EXPECT_TRUE(a.doom.empty());
-  EXPECT_EQ(a.cancel, std::vector<std::uint32_t>{2});
+std::string describe(const std::vector<verdict>& v) {
+  std::string out;
+  for (const auto& x : v) {
+    out += (x.what == verdict::action::doom ? "doom " : "cancel ") + std::to_string(x.pid) +
+           (x.schema ? " OC001; " : " OC000; ");
+  }
+  return out;
 }
 
-TEST(conflict_adjudicator, settles_a_cycle_once_and_leaves_internal_holders_alone) {
+TEST(conflict_adjudicator, gives_an_idle_holder_the_grace_to_commit_first) {
+  // Just idle: it may be about to commit, and then it is the first committer; wait.
+  EXPECT_EQ(describe(settle({{2, {1}, wait_kind::row}}, {{1, idle(1)}, {2, busy(3)}})), "");
+  // Idle past the grace: it loses, the waiter goes on.
+  EXPECT_EQ(describe(settle({{2, {1}, wait_kind::row}}, {{1, idle(20)}, {2, busy(20)}})),
+            "doom 1 OC000; ");
+}
+
+TEST(conflict_adjudicator, cancels_a_waiter_behind_a_running_statement_after_the_grace) {
+  EXPECT_EQ(describe(settle({{2, {1}, wait_kind::row}}, {{1, busy(50)}, {2, busy(3)}})), "");
+  EXPECT_EQ(describe(settle({{2, {1}, wait_kind::row}}, {{1, busy(50)}, {2, busy(30)}})),
+            "cancel 2 OC000; ");
+}
+
+TEST(conflict_adjudicator, a_schema_change_wins_at_once_and_its_losers_get_oc001) {
+  EXPECT_EQ(describe(settle({{3, {1, 2}, wait_kind::schema_change}},
+                            {{1, idle(0)}, {2, busy(0)}, {3, busy(2)}})),
+            "doom 1 OC001; cancel 2 OC001; ");
+  // A statement behind an open schema change waits for the grace, then loses with OC001.
+  EXPECT_EQ(
+      describe(settle({{2, {1}, wait_kind::behind_schema_change}}, {{1, idle(500)}, {2, busy(3)}})),
+      "");
+  EXPECT_EQ(describe(settle({{2, {1}, wait_kind::behind_schema_change}},
+                            {{1, idle(500)}, {2, busy(30)}})),
+            "cancel 2 OC001; ");
+}
+
+TEST(conflict_adjudicator, settles_each_conflict_once_and_leaves_internal_holders_alone) {
   // Two statements waiting on each other: one loses, the other then goes on.
-  auto a = settle({{1, {2}}, {2, {1}}}, {{1, holder_state::busy}, {2, holder_state::busy}});
-  EXPECT_EQ(a.cancel, std::vector<std::uint32_t>{1});
+  EXPECT_EQ(describe(settle({{1, {2}, wait_kind::row}, {2, {1}, wait_kind::row}},
+                            {{1, busy(30)}, {2, busy(30)}})),
+            "cancel 1 OC000; ");
   // The job worker (not a client session) holding the lock: wait for it.
-  a = settle({{2, {99}}}, {{2, holder_state::busy}});
-  EXPECT_TRUE(a.doom.empty() && a.cancel.empty());
+  EXPECT_EQ(describe(settle({{2, {99}, wait_kind::row}}, {{2, busy(100)}})), "");
   // A holder or a waiter already losing from an earlier round: nothing more to decide.
-  a = settle({{2, {1}}}, {{1, holder_state::losing}, {2, holder_state::busy}});
-  EXPECT_TRUE(a.doom.empty() && a.cancel.empty());
-  a = settle({{2, {1}}}, {{1, holder_state::busy}, {2, holder_state::losing}});
-  EXPECT_TRUE(a.doom.empty() && a.cancel.empty());
+  EXPECT_EQ(describe(settle({{2, {1}, wait_kind::row}}, {{1, losing()}, {2, busy(100)}})), "");
+  EXPECT_EQ(describe(settle({{2, {1}, wait_kind::row}}, {{1, idle(100)}, {2, losing()}})), "");
 }
 
 }  // namespace

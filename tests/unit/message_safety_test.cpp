@@ -91,6 +91,39 @@ TEST(MessageSafety, UriErrors) {
   }
 }
 
+// A connection string that lost its scheme is taken for a host; its password must not be quoted.
+TEST(MessageSafety, HostsThatHoldAPasswordAreNotQuotedWhole) {
+  for (const std::string& text : {std::string("admin:hunter2hunter2@h.example.com"),
+                                  std::string("hunter2hunter2@h.example.com"),
+                                  std::string("admin:hunter2hunter2@h.example.com/postgres")}) {
+    config cfg = config_from_string(text);
+    cfg.region = "us-east-1";
+    const std::string msg = message_of<config_error>([&] { resolve(cfg); });
+    EXPECT_EQ(msg.find("hunter2hunter2"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("h.example.com"), std::string::npos) << msg;
+    expect_safe(msg);
+  }
+}
+
+// Nor that of a libpq key=value string, or of text before "://" that is not a scheme.
+TEST(MessageSafety, ConnectionStringsThatAreNoUrisAreNotQuoted) {
+  for (const std::string& text :
+       {std::string("host=h.example.com password=hunter2hunter2 dbname=postgres"),
+        std::string("h.example.com password=hunter2hunter2"),
+        std::string("h.example.com/?password=hunter2hunter2"),
+        std::string("h.example.com?password=hunter2hunter2"),
+        std::string("admin@h.example.com/?password=hunter2hunter2"),
+        std::string("x?password=hunter2hunter2&y=dsql://h.example.com/")}) {
+    const std::string msg = message_of<config_error>([&] {
+      config cfg = config_from_string(text);
+      cfg.region = "us-east-1";
+      resolve(cfg);
+    });
+    EXPECT_EQ(msg.find("hunter2hunter2"), std::string::npos) << msg;
+    expect_safe(msg);
+  }
+}
+
 TEST(MessageSafety, TokenRequestErrors) {
   credentials c;
   c.access_key_id = "AKID";

@@ -86,22 +86,31 @@ TEST(PqxxClassify, WalksNestedExceptions) {
   }
 }
 
-TEST(PqxxPool, RefusesOptionsItDoesNotSupport) {
+TEST(PqxxPool, RefusesOptionsItCannotUseAndTakesTheRest) {
   config cfg;
   cfg.host = "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws";
   cfg.sslrootcert = "system";
   cfg.credentials = std::make_shared<static_credentials_provider>(
       credentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "", {}, "test"});
   pool_options o;
-  o.min_size = 1;
+  o.after_connect = [](connection&) {};  // a dsql::connection hook cannot run on pqxx
   EXPECT_THROW(pqxx_pool(cfg, o), config_error);
   o = {};
   o.max_size = 0;
   EXPECT_THROW(pqxx_pool(cfg, o), config_error);
+  o = {};
+  o.endpoints = {"abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws",
+                 "bcdefghijklmnopqrstuvwxyza.dsql.us-east-2.on.aws"};
+  {
+    pqxx_pool peers(cfg, o);  // the same engine as dsql::pool: multi-Region lists work here too
+    EXPECT_EQ(peers.current_endpoint(), "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws:5432");
+    EXPECT_EQ(peers.options().endpoints.size(), 2u);
+  }
   pqxx_pool p(cfg);
   pqxx_pool::lease empty;
   EXPECT_THROW(empty.get(), lease_error);
-  p.close();
+  EXPECT_TRUE(p.close());
+  EXPECT_TRUE(p.closed());
   EXPECT_THROW(p.acquire(), pool_closed_error);
 }
 

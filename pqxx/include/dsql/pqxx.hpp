@@ -40,40 +40,20 @@ bool is_pqxx_occ_conflict(const std::exception& e);
 namespace detail {
 // A conninfo value in single quotes with \ and ' escaped, as libpq's parser expects.
 std::string conninfo_quote(std::string_view value);
-struct pqxx_pool_state;
-struct pqxx_slot;
+class blocking_pool;
 }  // namespace detail
 
-// A small pool of pqxx::connection: max_size, acquire_timeout, max_lifetime with jitter,
-// idle_timeout and validate_idle_after of pool_options apply, checked when a connection is
-// taken or given back (there is no upkeep thread). min_size, endpoints and after_connect are
-// for dsql::pool only and are refused here (use the pqxx hook below).
+// A pool of pqxx::connection on the same engine as dsql::pool: every pool_option applies
+// (lifetime with jitter, idle retirement, validation, min_size and the upkeep thread, bounded
+// concurrent connects with backoff, multi-Region endpoints with failback), except
+// pool_options.after_connect, which takes a dsql::connection: pass a pqxx hook instead.
+// Thread-safe.
 class pqxx_pool {
  public:
-  class lease {
+  // Move-only; gives the connection back when destroyed. Not thread-safe.
+  class lease : public detail::basic_lease<pqxx::connection, std::unique_ptr<pqxx::connection>> {
    public:
-    lease() noexcept;
-    ~lease();
-    lease(lease&& other) noexcept;
-    lease& operator=(lease&& other) noexcept;
-    lease(const lease&) = delete;
-    lease& operator=(const lease&) = delete;
-
-    // Throws lease_error when the lease holds no connection.
-    pqxx::connection& get() const;
-    pqxx::connection& operator*() const { return get(); }
-    pqxx::connection* operator->() const { return &get(); }
-    explicit operator bool() const noexcept { return slot_ != nullptr; }
-    void release() noexcept;
-    void release_broken() noexcept;
-
-   private:
-    friend class pqxx_pool;
-    lease(std::shared_ptr<detail::pqxx_pool_state> pool,
-          std::unique_ptr<detail::pqxx_slot> slot) noexcept;
-    void give_back(bool broken) noexcept;
-    std::shared_ptr<detail::pqxx_pool_state> pool_;
-    std::unique_ptr<detail::pqxx_slot> slot_;
+    using basic_lease::basic_lease;
   };
 
   explicit pqxx_pool(const config& cfg, pool_options options = {},
@@ -82,14 +62,18 @@ class pqxx_pool {
   pqxx_pool(const pqxx_pool&) = delete;
   pqxx_pool& operator=(const pqxx_pool&) = delete;
 
+  // As dsql::pool::acquire.
   lease acquire();
   lease acquire(std::chrono::milliseconds timeout);
-  // open, idle, in_use, acquires, waits, timeouts, created, retired, broken, failed_connects.
   pool_stats stats() const;
-  void close();
+  const pool_options& options() const noexcept;
+  std::string current_endpoint() const;
+  // As dsql::pool::close.
+  bool close(std::chrono::milliseconds wait_for_leases = std::chrono::milliseconds(0));
+  bool closed() const;
 
  private:
-  std::shared_ptr<detail::pqxx_pool_state> state_;
+  std::shared_ptr<detail::blocking_pool> state_;
 };
 
 namespace detail {

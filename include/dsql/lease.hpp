@@ -1,0 +1,107 @@
+#pragma once
+
+// Exclusive use of one pooled connection, for every pool: dsql::pool, dsql::pqxx_pool and
+// dsql::async_pool each hand out a basic_lease over their own connection type.
+
+#include <chrono>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "dsql/errors.hpp"
+
+namespace dsql {
+
+// A lease was used after it was released, discarded or moved from.
+class lease_error : public error {
+ public:
+  using error::error;
+};
+
+namespace detail {
+
+// One pooled connection as the pool engine sees it; each adapter's slot holds its connection.
+struct pooled_slot {
+  virtual ~pooled_slot() = default;
+  std::chrono::steady_clock::time_point created{};
+  std::chrono::steady_clock::time_point expires{};
+  std::chrono::steady_clock::time_point last_used{};
+};
+
+template <class Held>
+struct slot_of final : pooled_slot {
+  template <class... Args>
+  explicit slot_of(Args&&... args) : conn(std::forward<Args>(args)...) {}
+  Held conn;
+};
+
+// The pool a lease gives its connection back to. Thread-safe: leases end on any thread.
+class slot_owner {
+ public:
+  virtual void give_back(std::unique_ptr<pooled_slot> slot, bool broken) noexcept = 0;
+
+ protected:
+  ~slot_owner() = default;
+};
+
+template <class T>
+struct is_unique_ptr : std::false_type {};
+template <class T>
+struct is_unique_ptr<std::unique_ptr<T>> : std::true_type {};
+
+// Move-only; gives the connection back when destroyed. `Held` is what the slot stores: the
+// connection itself, or a unique_ptr to it for types that cannot move (pqxx::connection).
+// Not thread-safe: one lease is used by one thread (or task) at a time.
+template <class Conn, class Held = Conn>
+class basic_lease {
+ public:
+  basic_lease() noexcept = default;
+  basic_lease(std::shared_ptr<slot_owner> owner, std::unique_ptr<pooled_slot> slot) noexcept
+      : owner_(std::move(owner)), slot_(std::move(slot)) {}
+  ~basic_lease() { give_back(false); }
+  basic_lease(basic_lease&& other) noexcept = default;
+  basic_lease& operator=(basic_lease&& other) noexcept {
+    if (this != &other) {
+      give_back(false);
+      owner_ = std::move(other.owner_);
+      slot_ = std::move(other.slot_);
+    }
+    return *this;
+  }
+  basic_lease(const basic_lease&) = delete;
+  basic_lease& operator=(const basic_lease&) = delete;
+
+  // Throw lease_error when the lease no longer holds a connection.
+  Conn& get() const {
+    if (!slot_) {
+      throw lease_error("this lease holds no connection: it was released, discarded or moved from");
+    }
+    Held& held = static_cast<slot_of<Held>&>(*slot_).conn;
+    if constexpr (is_unique_ptr<Held>::value) {
+      return *held;
+    } else {
+      return held;
+    }
+  }
+  Conn& operator*() const { return get(); }
+  Conn* operator->() const { return &get(); }
+  explicit operator bool() const noexcept { return slot_ != nullptr; }
+
+  // Gives the connection back now.
+  void release() noexcept { give_back(false); }
+  // Gives it back to be closed: the caller knows it is unusable (or in an unknown state).
+  void release_broken() noexcept { give_back(true); }
+
+ private:
+  void give_back(bool broken) noexcept {
+    if (!slot_) return;
+    auto owner = std::move(owner_);
+    owner->give_back(std::move(slot_), broken);
+  }
+
+  std::shared_ptr<slot_owner> owner_;
+  std::unique_ptr<pooled_slot> slot_;
+};
+
+}  // namespace detail
+}  // namespace dsql

@@ -1,0 +1,28 @@
+#pragma once
+
+// libpq steps shared by the blocking connector, the pool and the asynchronous adapter.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dsql/config.hpp"
+#include "dsql/errors.hpp"
+
+typedef struct pg_conn PGconn;
+
+namespace dsql::detail {
+
+// PQconnectStartParams with `params` and the token as the password, verbose errors on (they
+// must be set before the server answers). Never null; check PQstatus for CONNECTION_BAD.
+PGconn* start_libpq(const std::vector<std::pair<std::string, std::string>>& params,
+                    const std::string& token);
+
+// The error for a connect that ran past the configured connect_timeout.
+connection_error connect_timeout_error(const resolved_config& settings);
+
+// An idle connection is usable as far as can be told without a round trip: open, no
+// transaction, and nothing but notices waiting on its socket. Does not block.
+bool idle_connection_alive(PGconn* conn);
+
+}  // namespace dsql::detail
