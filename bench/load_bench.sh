@@ -10,8 +10,7 @@
 #   - the same, but from files of 3,000 rows, one transaction each: what DSQL's row limit itself
 #     costs, with nothing of dsql load or the endpoint in the way;
 #   - dsql load through the endpoint (TLS, IAM token, DSQL's rules, batches of 3,000 rows, each a
-#     transaction), with 1 and 2 workers (a run that dsql local fails with its spurious 57014,
-#     see BENCHMARKS.md, is repeated up to five times and counted).
+#     transaction), with 1 and 2 workers.
 # Prints the median wall time and rows/s of each, dsql load's share of \copy's rate, and the
 # peak memory (max RSS) of dsql load for the file and for a fifth of it.
 set -euo pipefail
@@ -68,7 +67,7 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-declare -A seconds retries spurious
+declare -A seconds retries
 for run in $(seq 1 "$repeats"); do
   fresh_table
   t0=$(now)
@@ -79,21 +78,12 @@ for run in $(seq 1 "$repeats"); do
   backend_psql -f "$work/chunks.sql"
   seconds[chunks]+="$(elapsed "$t0") "
   for workers in 1 2; do
-    for attempt in 1 2 3 4 5; do
-      fresh_table
-      t0=$(now)
-      if "$dsql" load "$uri" --table bench_items --file "$work/data.csv" --header \
-           --workers "$workers" >"$work/load.out" 2>"$work/load.err"; then
-        seconds[load$workers]+="$(elapsed "$t0") "
-        retries[load$workers]+="$(sed -n 's/.* batches (\([0-9,]*\) retr.*/\1/p' "$work/load.out") "
-        break
-      fi
-      # dsql local mistakes the relation-extension lock between parallel inserters for a write
-      # conflict, and the cancellation often reaches the client as 57014 (not retryable): such a
-      # run is counted and repeated; anything else is a failure.
-      grep -q "57014" "$work/load.err" || { cat "$work/load.err" >&2; exit 1; }
-      spurious[load$workers]=$((${spurious[load$workers]:-0} + 1))
-    done
+    fresh_table
+    t0=$(now)
+    "$dsql" load "$uri" --table bench_items --file "$work/data.csv" --header \
+      --workers "$workers" >"$work/load.out" 2>"$work/load.err" || { cat "$work/load.err" >&2; exit 1; }
+    seconds[load$workers]+="$(elapsed "$t0") "
+    retries[load$workers]+="$(sed -n 's/.* batches (\([0-9,]*\) retr.*/\1/p' "$work/load.out") "
   done
   last() { local v="${seconds[$1]:-} "; v="${v% }"; v="${v% }"; echo "${v##* }"; }
   echo "    run $run: psql \\copy $(last copy) s, in 3,000-row txns $(last chunks) s, dsql load $(last load1) s (1 worker), $(last load2) s (2 workers)"
@@ -119,7 +109,7 @@ report 'psql \copy, backing socket, 3,000-row txns' chunks
 report 'dsql load --workers 1' load1
 report 'dsql load --workers 2' load2
 for w in 1 2; do
-  echo "dsql load --workers $w: OCC retries per run: ${retries[load$w]:-none}; runs failed by dsql local's spurious 57014: ${spurious[load$w]:-0}"
+  echo "dsql load --workers $w: OCC retries per run: ${retries[load$w]:-none}"
 done
 
 echo "==> Peak memory of dsql load (max RSS)"

@@ -25,8 +25,7 @@ int main() {
     dsql::batch_writer_options options;
     options.table = "load_example";
     options.columns = {"run", "n", "note"};  // id takes its default
-    // Batches written at once. Against dsql local the examples test sets LOAD_WORKERS=1: dsql
-    // local mistakes parallel inserters' relation-extension lock for a write conflict.
+    // Batches written at once (LOAD_WORKERS, default 4).
     options.workers = static_cast<std::size_t>(std::stoul(examples::env_or("LOAD_WORKERS", "4")));
     dsql::batch_writer writer(pool, options);
     for (int i = 0; i < rows; ++i) {

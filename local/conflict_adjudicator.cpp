@@ -13,6 +13,21 @@ bool decided(const std::vector<verdict>& out, std::uint32_t pid) {
 
 }  // namespace
 
+std::optional<wait_kind> classify_wait(const std::string& wait_event, const std::string& mode) {
+  // A row's writer (transactionid), a row lock being queued for (tuple), an INSERT ... ON
+  // CONFLICT racing another on one key (speculative token).
+  static const char* const row_waits[] = {"transactionid", "tuple", "speculative token"};
+  if (std::any_of(std::begin(row_waits), std::end(row_waits),
+                  [&](const char* e) { return wait_event == e; })) {
+    return wait_kind::row;
+  }
+  if (wait_event != "relation") return std::nullopt;
+  static const char* const weak[] = {"AccessShareLock", "RowShareLock", "RowExclusiveLock"};
+  const bool uses_the_table =
+      std::any_of(std::begin(weak), std::end(weak), [&](const char* m) { return mode == m; });
+  return uses_the_table ? wait_kind::behind_schema_change : wait_kind::schema_change;
+}
+
 std::vector<verdict> adjudicate(
     const std::vector<lock_wait>& waits,
     const std::function<std::optional<session_view>(std::uint32_t)>& view_of,

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace dsql::local {
@@ -29,6 +30,12 @@ enum class wait_kind {
   schema_change,         // the waiter changes the table's schema (a strong table lock)
   behind_schema_change,  // the waiter uses a table whose schema another transaction changes
 };
+
+// What a lock wait reported by pg_stat_activity (wait_event, and pg_locks.mode of the lock
+// requested) is in DSQL's terms; nullopt for PostgreSQL's own short-lived waits (a relation
+// being extended, a page, a virtual transaction), which DSQL has no counterpart of and which
+// end by themselves: two loads into one table must not conflict because both grow it.
+std::optional<wait_kind> classify_wait(const std::string& wait_event, const std::string& mode);
 
 struct lock_wait {
   std::uint32_t waiter = 0;  // backend pid

@@ -19,15 +19,6 @@ constexpr milliseconds longest_interval{8};
 // are taken to have lost, and a running holder to finish.
 constexpr milliseconds grace{10};
 
-// What a waiter's requested lock says about the conflict.
-wait_kind kind_of(const std::string& wait_event, const std::string& mode) {
-  if (wait_event != "relation") return wait_kind::row;
-  static const char* const weak[] = {"AccessShareLock", "RowShareLock", "RowExclusiveLock"};
-  const bool uses_the_table =
-      std::any_of(std::begin(weak), std::end(weak), [&](const char* m) { return mode == m; });
-  return uses_the_table ? wait_kind::behind_schema_change : wait_kind::schema_change;
-}
-
 // "{123,456}" from an int[] column.
 std::vector<std::uint32_t> parse_pids(const char* text) {
   std::vector<std::uint32_t> out;
@@ -107,10 +98,12 @@ void conflict_monitor::check() {
         if (!last && backend_worker::connection_lost(conn, r)) return false;
       } else {
         for (int i = 0; i < PQntuples(r.get()); ++i) {
+          const auto kind = classify_wait(PQgetvalue(r.get(), i, 2), PQgetvalue(r.get(), i, 3));
+          if (!kind) continue;
           lock_wait w;
           w.waiter = static_cast<std::uint32_t>(std::stoul(PQgetvalue(r.get(), i, 0)));
           w.holders = parse_pids(PQgetvalue(r.get(), i, 1));
-          w.kind = kind_of(PQgetvalue(r.get(), i, 2), PQgetvalue(r.get(), i, 3));
+          w.kind = *kind;
           waits.push_back(std::move(w));
         }
       }

@@ -82,7 +82,7 @@ TEST_F(Examples, MigrateTwiceAppliesOnce) {
 TEST_F(Examples, LoadWritesEveryRow) {
   // One worker: parallel inserters into one table meet dsql local's false conflict on the
   // relation-extension lock (DSQL has none), which now and then fails a batch with 57014.
-  const auto r = run("load", "admin", {{"LOAD_WORKERS", "1"}});
+  const auto r = run("load", "admin", {{"LOAD_WORKERS", "4"}});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("counted 10000, deleted 10000"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("load example passed"), std::string::npos) << r.out;

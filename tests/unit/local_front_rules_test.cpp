@@ -221,6 +221,18 @@ std::string describe(const std::vector<verdict>& v) {
   return out;
 }
 
+TEST(conflict_adjudicator, classifies_only_row_and_table_lock_waits_as_conflicts) {
+  EXPECT_EQ(classify_wait("transactionid", "ShareLock"), wait_kind::row);
+  EXPECT_EQ(classify_wait("tuple", "ExclusiveLock"), wait_kind::row);
+  EXPECT_EQ(classify_wait("speculative token", "ShareLock"), wait_kind::row);
+  EXPECT_EQ(classify_wait("relation", "AccessExclusiveLock"), wait_kind::schema_change);
+  EXPECT_EQ(classify_wait("relation", "RowExclusiveLock"), wait_kind::behind_schema_change);
+  // Two writers growing one table wait on its extension lock: no conflict on DSQL.
+  EXPECT_EQ(classify_wait("extend", "ExclusiveLock"), std::nullopt);
+  EXPECT_EQ(classify_wait("page", "ExclusiveLock"), std::nullopt);
+  EXPECT_EQ(classify_wait("virtualxid", "ShareLock"), std::nullopt);
+}
+
 TEST(conflict_adjudicator, gives_an_idle_holder_the_grace_to_commit_first) {
   // Just idle: it may be about to commit, and then it is the first committer; wait.
   EXPECT_EQ(describe(settle({{2, {1}, wait_kind::row}}, {{1, idle(1)}, {2, busy(3)}})), "");
