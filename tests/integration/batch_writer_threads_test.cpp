@@ -9,15 +9,27 @@
 namespace dsql::test {
 namespace {
 
-TEST(BatchWriterThreads, WorkersWriteEveryRowOnce) {
+// Four workers on a pool of five, writing into a fresh table (id bigint PRIMARY KEY, text).
+struct four_workers {
   local_endpoint endpoint;
-  pool_options po;
-  po.max_size = 5;
-  pool p(endpoint.config(), po);
-  exec_with_retry(p, "CREATE TABLE bw_threads (id bigint PRIMARY KEY, worker text)");
+  pool p;
   batch_writer_options o;
-  o.table = "bw_threads";
-  o.workers = 4;
+  explicit four_workers(const std::string& table) : p(endpoint.config(), sized(5)) {
+    exec_with_retry(p, "CREATE TABLE " + table + " (id bigint PRIMARY KEY, filler text)");
+    o.table = table;
+    o.workers = 4;
+  }
+  static pool_options sized(std::size_t n) {
+    pool_options po;
+    po.max_size = n;
+    return po;
+  }
+};
+
+TEST(BatchWriterThreads, WorkersWriteEveryRowOnce) {
+  four_workers t("bw_threads");
+  pool& p = t.p;
+  batch_writer_options& o = t.o;
   o.limits.max_rows = 20;
   std::uint64_t commits = 0, rows = 0;  // on_commit's own: its calls are serialised
   o.on_commit = [&](const batch_info& b) {
@@ -41,14 +53,9 @@ TEST(BatchWriterThreads, WorkersWriteEveryRowOnce) {
 // Workers growing one table wait on PostgreSQL's relation-extension lock now and then; DSQL has
 // no such conflict, so dsql local must not report one (it once cancelled such waiters).
 TEST(BatchWriterThreads, FullBatchesAtOnceIntoOneTableNeverConflict) {
-  local_endpoint endpoint;
-  pool_options po;
-  po.max_size = 5;
-  pool p(endpoint.config(), po);
-  exec_with_retry(p, "CREATE TABLE bw_extend (id bigint PRIMARY KEY, filler text)");
-  batch_writer_options o;
-  o.table = "bw_extend";
-  o.workers = 4;
+  four_workers t("bw_extend");
+  pool& p = t.p;
+  batch_writer_options& o = t.o;
   o.retry.max_attempts = 1;  // a conflict fails the load instead of hiding in a retry
   batch_writer w(p, o);
   const std::string filler(200, 'x');
