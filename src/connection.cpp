@@ -157,10 +157,31 @@ result connection::exec_params(std::string_view sql,
   return res;
 }
 
+transaction_state transaction_status_of(const PGconn* conn) noexcept {
+  if (conn == nullptr) return transaction_state::unknown;
+  switch (PQtransactionStatus(conn)) {
+    case PQTRANS_IDLE:
+      return transaction_state::idle;
+    case PQTRANS_ACTIVE:
+      return transaction_state::active;
+    case PQTRANS_INTRANS:
+      return transaction_state::in_transaction;
+    case PQTRANS_INERROR:
+      return transaction_state::failed;
+    case PQTRANS_UNKNOWN:
+      break;
+  }
+  return transaction_state::unknown;
+}
+
+transaction_state connection::transaction_status() const noexcept {
+  return transaction_status_of(conn_);
+}
+
 bool connection::in_transaction() const noexcept {
-  if (conn_ == nullptr) return false;
-  const auto s = PQtransactionStatus(conn_);
-  return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
+  const transaction_state s = transaction_status();
+  return s == transaction_state::in_transaction || s == transaction_state::failed ||
+         s == transaction_state::active;
 }
 
 // ---- connector ----

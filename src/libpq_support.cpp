@@ -38,7 +38,6 @@ connection_error connect_timeout_error(const resolved_config& settings) {
 // followed a FATAL message.
 bool idle_connection_alive(PGconn* c) {
   if (c == nullptr || PQstatus(c) != CONNECTION_OK) return false;
-  if (PQtransactionStatus(c) != PQTRANS_IDLE) return false;
   for (int round = 0; round < 2; ++round) {
     const int fd = PQsocket(c);
     if (fd < 0) return false;

@@ -21,8 +21,9 @@ PGconn* start_libpq(const std::vector<std::pair<std::string, std::string>>& para
 // The error for a connect that ran past the configured connect_timeout.
 connection_error connect_timeout_error(const resolved_config& settings);
 
-// An idle connection is usable as far as can be told without a round trip: open, no
-// transaction, and nothing but notices waiting on its socket. Does not block.
+// An idle connection is usable as far as can be told without a round trip: open, and nothing
+// but notices waiting on its socket (the caller checks that no transaction is open). Does not
+// block.
 bool idle_connection_alive(PGconn* conn);
 
 }  // namespace dsql::detail

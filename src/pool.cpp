@@ -27,11 +27,13 @@ class libpq_adapter final : public blocking_pool::adapter {
 
   bool alive(pooled_slot& s, check_level level) override {
     connection& c = static_cast<libpq_slot&>(s).conn;
-    if (!idle_connection_alive(c.raw())) return false;
+    if (c.transaction_status() != transaction_state::idle || !idle_connection_alive(c.raw())) {
+      return false;
+    }
     if (level != check_level::query) return true;
     try {
       c.exec("SELECT 1");
-      return PQtransactionStatus(c.raw()) == PQTRANS_IDLE;
+      return c.transaction_status() == transaction_state::idle;
     } catch (...) {
       return false;
     }
@@ -40,14 +42,15 @@ class libpq_adapter final : public blocking_pool::adapter {
   bool reusable(pooled_slot& s) noexcept override {
     connection& c = static_cast<libpq_slot&>(s).conn;
     if (!c.is_open()) return false;
-    const auto ts = PQtransactionStatus(c.raw());
-    if (ts == PQTRANS_IDLE) return true;
-    if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR) return false;  // a command in flight
+    const transaction_state ts = c.transaction_status();
+    if (ts == transaction_state::idle) return true;
+    // A command in flight, or a bad connection.
+    if (ts != transaction_state::in_transaction && ts != transaction_state::failed) return false;
     // The holder left a transaction open (or failed): end it here so that the next holder
     // starts clean; a connection that cannot even roll back is not worth keeping.
     try {
       c.exec("ROLLBACK");
-      return PQtransactionStatus(c.raw()) == PQTRANS_IDLE;
+      return c.transaction_status() == transaction_state::idle;
     } catch (...) {
       return false;
     }

@@ -149,8 +149,8 @@ std::chrono::milliseconds retry_loop::next_delay() {
 
 void abandon(connection& c) noexcept {
   if (!c.is_open()) return;
-  const auto ts = PQtransactionStatus(c.raw());
-  if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR) return;
+  const transaction_state ts = c.transaction_status();
+  if (ts != transaction_state::in_transaction && ts != transaction_state::failed) return;
   try {
     c.exec("ROLLBACK");
   } catch (...) {
@@ -162,7 +162,7 @@ void abandon(lease& l) noexcept {
   if (!l) return;
   connection& c = *l;
   abandon(c);
-  if (!c.is_open() || PQtransactionStatus(c.raw()) != PQTRANS_IDLE) l.release_broken();
+  if (!c.is_open() || c.transaction_status() != transaction_state::idle) l.release_broken();
 }
 
 lease begin_on_fresh_lease(pool& p) {

@@ -213,11 +213,14 @@ bool async_connection::is_open() const noexcept {
   return c != nullptr && PQstatus(c) == CONNECTION_OK;
 }
 
+transaction_state async_connection::transaction_status() const noexcept {
+  return transaction_status_of(raw());
+}
+
 bool async_connection::in_transaction() const noexcept {
-  PGconn* c = raw();
-  if (c == nullptr) return false;
-  const auto s = PQtransactionStatus(c);
-  return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
+  const transaction_state s = transaction_status();
+  return s == transaction_state::in_transaction || s == transaction_state::failed ||
+         s == transaction_state::active;
 }
 
 bool async_connection::busy() const noexcept {

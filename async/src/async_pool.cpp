@@ -346,8 +346,8 @@ void async_pool_impl::give_back(slot_ptr slot, bool broken) noexcept {
   async_connection& c = connection_of(*slot);
   bool reusable = !broken && c.is_open() && !c.busy();
   if (reusable) {
-    const auto ts = PQtransactionStatus(c.raw());
-    if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+    const transaction_state ts = c.transaction_status();
+    if (ts == transaction_state::in_transaction || ts == transaction_state::failed) {
       // The holder left a transaction open: roll it back before anyone else gets it, without
       // blocking whoever gave it back. Until then it stays counted in use.
       c.async_exec("ROLLBACK", [self = shared_from_this(), slot = std::move(slot)](
@@ -357,7 +357,7 @@ void async_pool_impl::give_back(slot_ptr slot, bool broken) noexcept {
       });
       return;
     }
-    reusable = ts == PQTRANS_IDLE;
+    reusable = ts == transaction_state::idle;
   }
   returned(std::move(slot), reusable);
 }

@@ -17,6 +17,19 @@ typedef struct pg_conn PGconn;
 
 namespace dsql {
 
+// Where a connection's session stands (libpq's PQtransactionStatus, named).
+enum class transaction_state {
+  idle,            // no transaction block open: ready for the next one
+  active,          // a command is in flight
+  in_transaction,  // inside a transaction block
+  failed,          // inside a failed transaction block: only ROLLBACK helps
+  unknown,         // closed, or the connection is bad
+};
+// The state of any libpq handle (nullptr: unknown); what every connection type reports.
+transaction_state transaction_status_of(const PGconn* conn) noexcept;
+
+// One libpq connection. Thread safety: not thread-safe; use one connection from one thread at a
+// time (move it between threads freely).
 class connection {
  public:
   connection() noexcept = default;
@@ -42,6 +55,8 @@ class connection {
   // Runs one statement with text parameters ($1, $2, ...); std::nullopt is SQL NULL.
   result exec_params(std::string_view sql, const std::vector<std::optional<std::string>>& params);
 
+  // Where the session stands; transaction_state::unknown when closed.
+  transaction_state transaction_status() const noexcept;
   // True while a transaction block is open (or failed and not yet ended).
   bool in_transaction() const noexcept;
 

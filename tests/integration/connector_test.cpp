@@ -120,6 +120,22 @@ TEST_F(Connector, ConnectsWithVerifiedTlsAndAnIamToken) {
   conn.exec("ROLLBACK");
 }
 
+TEST_F(Connector, ReportsWhereTheSessionStands) {
+  connection conn = connect(ep().config());
+  EXPECT_EQ(conn.transaction_status(), transaction_state::idle);
+  conn.exec("BEGIN");
+  EXPECT_EQ(conn.transaction_status(), transaction_state::in_transaction);
+  EXPECT_THROW(conn.exec("SELECT 1/0"), sql_error);
+  EXPECT_EQ(conn.transaction_status(), transaction_state::failed);
+  EXPECT_TRUE(conn.in_transaction());
+  conn.exec("ROLLBACK");
+  EXPECT_EQ(conn.transaction_status(), transaction_state::idle);
+  conn.close();
+  EXPECT_EQ(conn.transaction_status(), transaction_state::unknown);
+  EXPECT_FALSE(conn.in_transaction());
+  EXPECT_EQ(transaction_status_of(nullptr), transaction_state::unknown);
+}
+
 TEST_F(Connector, SignsForTheDsqlNameWhileConnectingToAnAddress) {
   // The certificate covers the DSQL-shaped name; libpq verifies it while dialling 127.0.0.1.
   config cfg = ep().config();

@@ -20,6 +20,7 @@
 #include "dsql/async/completion.hpp"
 #include "dsql/async/net.hpp"
 #include "dsql/config.hpp"
+#include "dsql/connection.hpp"
 #include "dsql/result.hpp"
 
 typedef struct pg_conn PGconn;
@@ -68,6 +69,8 @@ class async_connection {
   PGconn* raw() const noexcept;
   explicit operator bool() const noexcept { return impl_ != nullptr; }
   bool is_open() const noexcept;
+  // Where the session stands; transaction_state::unknown when closed.
+  transaction_state transaction_status() const noexcept;
   // True while a transaction block is open (or failed and not yet ended).
   bool in_transaction() const noexcept;
   // True while an operation is running.
