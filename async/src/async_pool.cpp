@@ -1,6 +1,8 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "connect.hpp"
 #include "connection_impl.hpp"
@@ -15,6 +17,27 @@ using async_slot = slot_of<async_connection>;
 
 async_connection& connection_of(pooled_slot& s) {
   return static_cast<async_slot&>(s).conn;
+}
+
+// The refusal's text when `e` is a connect refused for rate (53400), else nothing.
+std::optional<std::string> rate_refusal(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const rate_limited_error& r) {
+    return std::string(r.what());
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+bool is_quota_error(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const quota_error&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
 }
 
 }  // namespace
@@ -249,7 +272,8 @@ void async_pool_impl::connect(failover_walk walk, waiter_ptr owner) {
                     [self = shared_from_this(), walk, owner](std::exception_ptr e,
                                                              async_connection c) mutable {
                       if (!e) return self->connected(walk.endpoint(), std::move(c), owner);
-                      if (!is_connection_error(e) || walk.single()) {
+                      // A quota is the cluster's answer, not an outage: no failover.
+                      if (!is_connection_error(e) || walk.single() || is_quota_error(e)) {
                         return self->connect_failed(e, owner);
                       }
                       if (walk.failed(self->endpoints_[walk.endpoint()].name, message_of(e))) {
@@ -291,12 +315,17 @@ void async_pool_impl::connect_failed(std::exception_ptr e, const waiter_ptr& own
   {
     std::lock_guard<std::mutex> lk(m_);
     const auto now = steady::now();
-    engine_.connect_failed(e, now);
+    const auto refusal = rate_refusal(e);
+    const auto retry_at =
+        refusal ? engine_.connect_rate_limited(*refusal, now) : steady::time_point::min();
+    if (!refusal) engine_.connect_failed(e, now);
     if (owner) {
       --connects_for_waiters_;
       owner->has_connect = false;
-      // The error of a connect made for this acquire is its answer, as with dsql::pool.
-      if (!owner->finished) fail_locked(owner, e, todo);
+      // The error of a connect made for this acquire is its answer, as with dsql::pool; a
+      // refusal for rate only once the acquire's deadline leaves no time for another try.
+      if (!owner->finished && (!refusal || retry_at >= owner->deadline))
+        fail_locked(owner, e, todo);
     }
     pump_locked(now, todo);
     settle_locked();
