@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <mutex>
 
+#include "connect_report.hpp"
 #include "dsql/errors.hpp"
 #include "libpq_support.hpp"
-#include "observe.hpp"
 #include "server_error.hpp"
 #include "util/printable.hpp"
 
@@ -80,58 +80,16 @@ pgconn_ptr open_libpq(const std::vector<std::pair<std::string, std::string>>& pa
   return conn;
 }
 
-std::vector<log_field> where(const resolved_config& s) {
-  return {{"host", s.endpoint}, {"port", std::to_string(s.port)}, {"user", s.source.user}};
-}
-
-// open_libpq, reported: connect.start / connect.success / connect.failure (or
-// connect.rate_limited) with the duration, and the connect metrics. The token is never a field.
+// open_libpq, reported (events and metrics). The token is never a field.
 pgconn_ptr observed_open(const std::vector<std::pair<std::string, std::string>>& params,
                          const std::string& token, const resolved_config& settings) {
-  const bool logging = detail::log_on(log_level::debug) || detail::log_on(log_level::warn);
-  const bool counting = detail::metrics_on();
-  if (!logging && !counting) return open_libpq(params, token, settings);
-  if (detail::log_on(log_level::debug))
-    detail::log(log_level::debug, "connect.start", where(settings));
-  detail::count(metric::connects_attempted);
-  const auto start = steady::now();
-  auto took = [&] { return std::chrono::nanoseconds(steady::now() - start); };
-  auto failed = [&](log_level level, const char* name, metric m, std::vector<log_field> extra) {
-    const auto d = took();
-    detail::count(m);
-    detail::observe_connect_latency(d, false);
-    if (!detail::log_on(level)) return;
-    auto fields = where(settings);
-    fields.push_back({"duration_ms", detail::millis(d)});
-    for (auto& f : extra) fields.push_back(std::move(f));
-    detail::log(level, name, std::move(fields));
-  };
+  detail::connect_report report(settings);
   try {
     pgconn_ptr conn = open_libpq(params, token, settings);
-    const auto d = took();
-    detail::count(metric::connects_succeeded);
-    detail::observe_connect_latency(d, true);
-    if (detail::log_on(log_level::debug)) {
-      auto fields = where(settings);
-      fields.push_back({"duration_ms", detail::millis(d)});
-      detail::log(log_level::debug, "connect.success", std::move(fields));
-    }
+    report.succeeded();
     return conn;
-  } catch (const rate_limited_error& e) {
-    failed(log_level::info, "connect.rate_limited", metric::connects_rate_limited,
-           {{"sqlstate", e.sqlstate()}});
-    throw;
-  } catch (const auth_error& e) {
-    failed(
-        log_level::warn, "connect.failure", metric::connects_failed,
-        {{"sqlstate", e.sqlstate()}, {"error", e.server_message()}, {"diagnosis", e.diagnosis()}});
-    throw;
-  } catch (const quota_error& e) {
-    failed(log_level::warn, "connect.failure", metric::connects_failed,
-           {{"sqlstate", e.sqlstate()}, {"error", e.server_message()}});
-    throw;
-  } catch (const std::exception& e) {
-    failed(log_level::warn, "connect.failure", metric::connects_failed, {{"error", e.what()}});
+  } catch (...) {
+    report.failed(std::current_exception());
     throw;
   }
 }
