@@ -106,6 +106,7 @@ slot_ptr blocking_pool::acquire(std::chrono::milliseconds timeout) {
   }
   const auto deadline = steady::now() + timeout;
   // Reports on the way out, after the lock is released and the doomed connections are closed.
+  // Local to this call, so never shared between threads.
   struct report_on_exit {
     blocking_pool& p;
     ~report_on_exit() { p.report(); }

@@ -60,7 +60,7 @@ class auth_error : public connection_error {
 
 // The server refused a new connection for a quota, before looking at the token. Carries the
 // SQLSTATE and the server's words; derived from connection_error so that existing catch sites
-// still see a failed connect.
+// still see a failed connect. Immutable, like every error here: safe to read from any thread.
 class quota_error : public connection_error {
  public:
   quota_error(const std::string& what, std::string sqlstate, std::string server_message)
@@ -77,7 +77,7 @@ class quota_error : public connection_error {
 
 // SQLSTATE 53400 ("rate exceeded"): the cluster admits only so many new connections per second.
 // Transient: the same connect succeeds after a wait. Pools and run_transaction retry it with a
-// jittered backoff; it reaches callers only when their timeout or attempts run out.
+// jittered backoff; it reaches callers only when their timeout or attempts run out. Immutable.
 class rate_limited_error : public quota_error {
  public:
   using quota_error::quota_error;
@@ -85,6 +85,7 @@ class rate_limited_error : public quota_error {
 
 // SQLSTATE 53300 ("too many open connections"): the cluster's open-connection quota is used up.
 // Waiting helps only once other clients close connections, so it is never retried silently.
+// Immutable.
 class too_many_connections_error : public quota_error {
  public:
   using quota_error::quota_error;

@@ -21,13 +21,14 @@ std::string_view to_string(log_level level) noexcept;
 // "debug", "info", "warn" (or "warning"), "error", "off", any case; nullopt for anything else.
 std::optional<log_level> parse_log_level(std::string_view text) noexcept;
 
-// One key/value pair of an event. Values are already escaped.
+// One key/value pair of an event. Values are already escaped. A plain value: copy it freely,
+// share it read-only between threads.
 struct log_field {
   std::string key;
   std::string value;
 };
 
-// Immutable once built; a handler may keep a copy.
+// Immutable once built (handlers get it const): read it from any thread, keep a copy if need be.
 struct log_event {
   log_level level = log_level::info;
   std::string name;  // dotted, stable: "connect.success", "pool.acquire_timeout", ...

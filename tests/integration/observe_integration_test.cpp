@@ -15,6 +15,7 @@
 namespace dsql {
 namespace {
 
+// Guarded by m: the handler runs on whichever thread logs.
 struct capture {
   std::mutex m;
   std::vector<log_event> events;
