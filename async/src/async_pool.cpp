@@ -7,6 +7,7 @@
 #include "connect.hpp"
 #include "connection_impl.hpp"
 #include "libpq_support.hpp"
+#include "observe.hpp"
 #include "pool_impl.hpp"
 
 namespace dsql {
@@ -108,6 +109,7 @@ void async_pool_impl::enqueue(const waiter_ptr& w) {
     settle_locked();
   }
   run(todo);
+  count(metric::pool_acquires);  // outside the lock: a sink is user code
 }
 
 void async_pool_impl::pump() {
@@ -194,6 +196,7 @@ void async_pool_impl::arm_deadline_locked(steady::time_point at) {
 
 void async_pool_impl::deadline_passed(unsigned generation) {
   actions todo;
+  std::size_t timeouts = 0;
   {
     std::lock_guard<std::mutex> lk(m_);
     if (!deadline_.take(generation)) return;  // re-armed for an earlier deadline
@@ -211,10 +214,12 @@ void async_pool_impl::deadline_passed(unsigned generation) {
       fail_locked(w, std::make_exception_ptr(pool_timeout_error(engine_.timed_out(w->timeout))),
                   todo);
     }
+    timeouts = late.size();
     if (next != steady::time_point::max()) arm_deadline_locked(next);
     settle_locked();
   }
   run(todo);
+  count(metric::pool_acquire_timeouts, timeouts);
 }
 
 void async_pool_impl::upkeep_locked(steady::time_point now, actions& todo) {
