@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "dsql/log.hpp"
 #include "dsql/version.hpp"
 #include "util/printable.hpp"
 
@@ -26,8 +27,17 @@ int main(int argc, char** argv) {
   });
   app.set_version_flag("--version", std::string("dsql ") + dsql::version);
   dsql::cli::global_options globals;
-  app.add_flag("--debug", globals.debug,
-               "Print diagnostics on stderr (which credential source was used; never secrets)");
+  // --debug is the library's own event log at debug level (what DSQL_LOG=debug gives), plus
+  // what the subcommands add; the flag is seen before any subcommand runs.
+  app.add_flag_callback(
+      "--debug",
+      [&globals] {
+        globals.debug = true;
+        dsql::set_log_handler(
+            [](const dsql::log_event& e) { std::cerr << dsql::format_log_line(e) << "\n"; },
+            dsql::log_level::debug);
+      },
+      "Print diagnostics on stderr (credential source, token signing, connects; never secrets)");
 
   dsql::cli::register_token_command(app, globals);
   dsql::cli::register_psql_command(app, globals);

@@ -55,6 +55,10 @@ class blocking_pool final : public slot_owner {
  private:
   slot_ptr open_one(std::size_t start, std::size_t& used);
   void upkeep_loop();
+  // Logs and counts what the engine's counters say changed since the last report (connections
+  // opened, retired, broken; timeouts; rate refusals; failover), with m_ released: log handlers
+  // and metric sinks are user code, which may call stats().
+  void report() noexcept;
 
   std::vector<pool_endpoint> endpoints_;
   std::unique_ptr<adapter> adapter_;
@@ -62,6 +66,7 @@ class blocking_pool final : public slot_owner {
   std::condition_variable cv_;         // a connection, capacity or the end of a backoff
   std::condition_variable upkeep_cv_;  // wakes the upkeep thread at close
   pool_engine engine_;
+  pool_stats reported_;  // under m_: the counters as of the last report
   std::mutex join_m_;
   std::thread upkeep_;
 };

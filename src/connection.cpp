@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <mutex>
 
+#include "connect_report.hpp"
 #include "dsql/errors.hpp"
 #include "libpq_support.hpp"
 #include "server_error.hpp"
@@ -77,6 +78,20 @@ pgconn_ptr open_libpq(const std::vector<std::pair<std::string, std::string>>& pa
   // whoever prints PQerrorMessage (no LOCATION lines).
   PQsetErrorVerbosity(conn.get(), PQERRORS_DEFAULT);
   return conn;
+}
+
+// open_libpq, reported (events and metrics). The token is never a field.
+pgconn_ptr observed_open(const std::vector<std::pair<std::string, std::string>>& params,
+                         const std::string& token, const resolved_config& settings) {
+  detail::connect_report report(settings);
+  try {
+    pgconn_ptr conn = open_libpq(params, token, settings);
+    report.succeeded();
+    return conn;
+  } catch (...) {
+    report.failed(std::current_exception());
+    throw;
+  }
 }
 
 }  // namespace
@@ -326,14 +341,14 @@ connection connector::connect() {
   };
   try {
     wiped tok{state_->token()};
-    return with_notices(open_libpq(state_->params, tok.value, state_->settings));
+    return with_notices(observed_open(state_->params, tok.value, state_->settings));
   } catch (const auth_error& e) {
     // An expired signature is worth one more try with a freshly signed token; anything else
     // would fail the same way again.
     if (!e.signature_expired()) throw;
   }
   wiped tok{state_->fresh_token()};
-  return with_notices(open_libpq(state_->params, tok.value, state_->settings));
+  return with_notices(observed_open(state_->params, tok.value, state_->settings));
 }
 
 connection connect(const config& cfg) {

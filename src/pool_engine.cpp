@@ -87,20 +87,38 @@ void pool_engine::connect_failed(const std::exception_ptr& error, steady::time_p
   } catch (...) {
     last_connect_error_ = "unknown error";
   }
-  // initial * 2^(failures-1), capped, half of it random: pools recovering from one outage
-  // spread out instead of reconnecting in step.
+  next_connect_at_ = now + backoff(opts_.connect_backoff_max, failures_);
+}
+
+steady::time_point pool_engine::connect_rate_limited(const std::string& what,
+                                                     steady::time_point now) {
+  --connecting_;
+  ++counters_.rate_limited;
+  ++rate_refusals_;
+  last_connect_error_ = what;
+  next_connect_at_ =
+      std::max(next_connect_at_,
+               now + backoff(std::min(opts_.rate_limit_backoff_max, opts_.connect_backoff_max),
+                             rate_refusals_));
+  return next_connect_at_;
+}
+
+steady::duration pool_engine::backoff(std::chrono::milliseconds cap, unsigned count) {
+  // initial * 2^(count-1), capped, half of it random: pools recovering from one outage (or
+  // refused by one rate limit) spread out instead of reconnecting in step.
   const double base = static_cast<double>(opts_.connect_backoff_initial.count()) *
-                      std::pow(2.0, static_cast<double>(std::min(failures_ - 1, 30u)));
-  const double capped = std::min(base, static_cast<double>(opts_.connect_backoff_max.count()));
+                      std::pow(2.0, static_cast<double>(std::min(count - 1, 30u)));
+  const double capped = std::min(base, static_cast<double>(cap.count()));
   std::uniform_real_distribution<double> half(0.5, 1.0);
-  next_connect_at_ = now + std::chrono::duration_cast<steady::duration>(
-                               std::chrono::duration<double, std::milli>(capped * half(rng_)));
+  return std::chrono::duration_cast<steady::duration>(
+      std::chrono::duration<double, std::milli>(capped * half(rng_)));
 }
 
 slot_ptr pool_engine::connected(slot_ptr slot, std::size_t endpoint, steady::time_point now,
                                 doomed_slots& doomed) {
   --connecting_;
   failures_ = 0;
+  rate_refusals_ = 0;
   next_connect_at_ = {};
   ++counters_.created;
   if (endpoint != current_) {
@@ -169,7 +187,9 @@ std::string pool_engine::timed_out(std::chrono::milliseconds timeout) {
   std::string message = "acquire timed out after " + std::to_string(timeout.count()) +
                         " ms: " + std::to_string(in_use_) + " of " +
                         std::to_string(opts_.max_size) + " connections in use";
-  if (failures_ > 0) message += "; last connect failure: " + last_connect_error_;
+  if (failures_ > 0 || rate_refusals_ > 0) {
+    message += "; last connect failure: " + last_connect_error_;
+  }
   return message;
 }
 
@@ -212,6 +232,7 @@ void validate(const pool_options& o) {
   positive(o.connect_backoff_initial, "connect_backoff_initial");
   positive(o.upkeep_interval, "upkeep_interval");
   positive(o.failback_after, "failback_after");
+  positive(o.rate_limit_backoff_max, "rate_limit_backoff_max");
   if (o.validate_idle_after < milliseconds(0)) {
     throw config_error("pool_options.validate_idle_after must not be negative");
   }

@@ -58,6 +58,10 @@ class pool_engine {
 
   // A connect failed with `error` (its message appears in later timeout errors).
   void connect_failed(const std::exception_ptr& error, steady::time_point now);
+  // A connect was refused for rate (53400): not a failure of the endpoint, so failover and the
+  // failure backoff are untouched; new connects wait a jittered rate backoff instead. Returns
+  // when connects may start again, so that the caller can tell whether its deadline allows.
+  steady::time_point connect_rate_limited(const std::string& what, steady::time_point now);
   // A connect of a `connect` step (or of upkeep) succeeded at `endpoint`: the slot is dated and
   // counted in use. After close() it is doomed instead, and null is returned.
   slot_ptr connected(slot_ptr slot, std::size_t endpoint, steady::time_point now,
@@ -83,12 +87,15 @@ class pool_engine {
   std::size_t in_use() const noexcept { return in_use_; }
   std::size_t connecting() const noexcept { return connecting_; }
   std::size_t current_endpoint() const noexcept { return current_; }
+  // Before this no connect starts (a backoff); a past time point when there is none.
+  steady::time_point connects_allowed_at() const noexcept { return next_connect_at_; }
 
  private:
   std::size_t open() const noexcept { return idle_.size() + in_use_; }
   bool may_connect(steady::time_point now) const noexcept;
   std::size_t first_endpoint(steady::time_point now) const noexcept;
   steady::time_point expiry(steady::time_point created);
+  steady::duration backoff(std::chrono::milliseconds cap, unsigned count);
   void retire_idle(steady::time_point now, doomed_slots& doomed);
 
   pool_options opts_;
@@ -101,7 +108,8 @@ class pool_engine {
 
   std::size_t current_ = 0;
   steady::time_point switched_at_{};
-  unsigned failures_ = 0;  // consecutive failed connects
+  unsigned failures_ = 0;       // consecutive failed connects
+  unsigned rate_refusals_ = 0;  // consecutive connects refused for rate
   steady::time_point next_connect_at_{};
   std::string last_connect_error_;
   std::mt19937_64 rng_;

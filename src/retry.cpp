@@ -7,6 +7,8 @@
 #include <random>
 #include <thread>
 
+#include "observe.hpp"
+
 namespace dsql {
 namespace {
 
@@ -20,6 +22,17 @@ double random01() {
   // One generator per thread: retries run on many threads and must not contend on a lock.
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+// Every retry is counted and, at info, logged: conflicts that keep coming are worth seeing.
+void report_retry(const retry_event& e) {
+  detail::count(metric::occ_retries);
+  if (!detail::log_on(log_level::info)) return;
+  detail::log(log_level::info, e.sqlstate == "53400" ? "retry.rate_limited" : "retry.occ",
+              {{"attempt", std::to_string(e.attempt)},
+               {"sqlstate", e.sqlstate},
+               {"code", e.code},
+               {"delay_ms", std::to_string(e.delay.count())}});
 }
 
 }  // namespace
@@ -120,6 +133,20 @@ std::chrono::milliseconds retry_loop::next_delay() {
   std::optional<occ_info> info;
   try {
     throw;
+  } catch (const rate_limited_error& e) {
+    // Refused for rate at connect: nothing of the transaction ran, and the cluster admits the
+    // same connect after a wait. When attempts or time run out, the refusal itself is the answer.
+    const auto delay = backoff_delay(options_, attempt_, random01());
+    if (attempt_ >= options_.max_attempts ||
+        (options_.time_budget.count() > 0 &&
+         std::chrono::steady_clock::now() + delay - start_ > options_.time_budget)) {
+      throw;
+    }
+    const retry_event event{attempt_, delay, e.sqlstate(), {}, e.server_message()};
+    report_retry(event);
+    if (options_.on_retry) options_.on_retry(event);
+    ++attempt_;
+    return delay;
   } catch (const std::exception& e) {
     info = classify_(e, options_.retry_plain_serialization_failure);
     if (!info) throw;
@@ -140,9 +167,9 @@ std::chrono::milliseconds retry_loop::next_delay() {
             ": the time budget of " + std::to_string(options_.time_budget.count()) +
             " ms would run out before another");
   }
-  if (options_.on_retry) {
-    options_.on_retry(retry_event{attempt_, delay, info->sqlstate, info->code, info->message});
-  }
+  const retry_event event{attempt_, delay, info->sqlstate, info->code, info->message};
+  report_retry(event);
+  if (options_.on_retry) options_.on_retry(event);
   ++attempt_;
   return delay;
 }

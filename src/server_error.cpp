@@ -126,6 +126,21 @@ void throw_connect_failure(const std::string& libpq_message, const resolved_conf
   const std::string hint =
       f.hint.empty() ? ""
                      : " (hint: " + util::printable(f.hint, 500, util::whitespace::collapse) + ")";
+  // Quotas are checked before the token, so these say nothing about the credentials.
+  if (f.sqlstate == "53400") {
+    throw rate_limited_error("connection to " + where +
+                                 " refused for rate (SQLSTATE 53400): " + message +
+                                 "; the cluster limits new connections per second: retry after "
+                                 "a backoff, or open fewer connections at once",
+                             f.sqlstate, f.message);
+  }
+  if (f.sqlstate == "53300") {
+    throw too_many_connections_error(
+        "connection to " + where + " refused, capacity exhausted (SQLSTATE 53300): " + message +
+            "; the cluster's quota of open connections is used up: close idle connections, "
+            "lower pool max_size, or raise the quota",
+        f.sqlstate, f.message);
+  }
   if (refused) {
     const std::string diagnosis = diagnose_refusal(f, settings);
     const std::string what = "login to " + where + " as " + util::quoted(settings.source.user) +

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dsql/errors.hpp"
+#include "observe.hpp"
 #include "sigv4/sigv4.hpp"
 #include "util/host_name.hpp"
 #include "util/printable.hpp"
@@ -212,7 +213,19 @@ std::string token_generator::generate(const token_request& request) {
   check_expiration(request, creds, now);
   const std::string amz_date = sigv4::format_amz_date(now);
   const auto m = cache_->get(creds, std::string_view(amz_date).substr(0, 8), request.region);
-  return sign_with_key(request, creds, *m.encoded_session_token, amz_date, *m.key);
+  std::string token = sign_with_key(request, creds, *m.encoded_session_token, amz_date, *m.key);
+  if (detail::log_on(log_level::debug)) {
+    // What was signed and until when; the token itself is a password and never logged.
+    detail::log(
+        log_level::debug, "token.signed",
+        {{"host", request.hostname},
+         {"region", request.region},
+         {"action", std::string(to_string(request.action))},
+         {"expires_in_s", std::to_string(request.expires_in)},
+         {"expires_at", util::format_iso8601(now + std::chrono::seconds(request.expires_in))},
+         {"credentials", creds.source}});
+  }
+  return token;
 }
 
 }  // namespace dsql

@@ -1,10 +1,13 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "connect.hpp"
 #include "connection_impl.hpp"
 #include "libpq_support.hpp"
+#include "observe.hpp"
 #include "pool_impl.hpp"
 
 namespace dsql {
@@ -15,6 +18,27 @@ using async_slot = slot_of<async_connection>;
 
 async_connection& connection_of(pooled_slot& s) {
   return static_cast<async_slot&>(s).conn;
+}
+
+// The refusal's text when `e` is a connect refused for rate (53400), else nothing.
+std::optional<std::string> rate_refusal(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const rate_limited_error& r) {
+    return std::string(r.what());
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+bool is_quota_error(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const quota_error&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
 }
 
 }  // namespace
@@ -85,6 +109,7 @@ void async_pool_impl::enqueue(const waiter_ptr& w) {
     settle_locked();
   }
   run(todo);
+  count(metric::pool_acquires);  // outside the lock: a sink is user code
 }
 
 void async_pool_impl::pump() {
@@ -171,6 +196,7 @@ void async_pool_impl::arm_deadline_locked(steady::time_point at) {
 
 void async_pool_impl::deadline_passed(unsigned generation) {
   actions todo;
+  std::size_t timeouts = 0;
   {
     std::lock_guard<std::mutex> lk(m_);
     if (!deadline_.take(generation)) return;  // re-armed for an earlier deadline
@@ -188,10 +214,12 @@ void async_pool_impl::deadline_passed(unsigned generation) {
       fail_locked(w, std::make_exception_ptr(pool_timeout_error(engine_.timed_out(w->timeout))),
                   todo);
     }
+    timeouts = late.size();
     if (next != steady::time_point::max()) arm_deadline_locked(next);
     settle_locked();
   }
   run(todo);
+  count(metric::pool_acquire_timeouts, timeouts);
 }
 
 void async_pool_impl::upkeep_locked(steady::time_point now, actions& todo) {
@@ -249,7 +277,8 @@ void async_pool_impl::connect(failover_walk walk, waiter_ptr owner) {
                     [self = shared_from_this(), walk, owner](std::exception_ptr e,
                                                              async_connection c) mutable {
                       if (!e) return self->connected(walk.endpoint(), std::move(c), owner);
-                      if (!is_connection_error(e) || walk.single()) {
+                      // A quota is the cluster's answer, not an outage: no failover.
+                      if (!is_connection_error(e) || walk.single() || is_quota_error(e)) {
                         return self->connect_failed(e, owner);
                       }
                       if (walk.failed(self->endpoints_[walk.endpoint()].name, message_of(e))) {
@@ -291,12 +320,17 @@ void async_pool_impl::connect_failed(std::exception_ptr e, const waiter_ptr& own
   {
     std::lock_guard<std::mutex> lk(m_);
     const auto now = steady::now();
-    engine_.connect_failed(e, now);
+    const auto refusal = rate_refusal(e);
+    const auto retry_at =
+        refusal ? engine_.connect_rate_limited(*refusal, now) : steady::time_point::min();
+    if (!refusal) engine_.connect_failed(e, now);
     if (owner) {
       --connects_for_waiters_;
       owner->has_connect = false;
-      // The error of a connect made for this acquire is its answer, as with dsql::pool.
-      if (!owner->finished) fail_locked(owner, e, todo);
+      // The error of a connect made for this acquire is its answer, as with dsql::pool; a
+      // refusal for rate only once the acquire's deadline leaves no time for another try.
+      if (!owner->finished && (!refusal || retry_at >= owner->deadline))
+        fail_locked(owner, e, todo);
     }
     pump_locked(now, todo);
     settle_locked();

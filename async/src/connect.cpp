@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "background.hpp"
+#include "connect_report.hpp"
 #include "connection_impl.hpp"
 #include "libpq_support.hpp"
 #include "server_error.hpp"
@@ -36,7 +37,7 @@ struct secret {
 class handshake_op final : public io_op {
  public:
   handshake_op(const resolved_config& settings, unique_function<void(std::exception_ptr)> done)
-      : settings_(settings), done_(std::move(done)) {}
+      : settings_(settings), report_(settings), done_(std::move(done)) {}
 
   bool advance(async_connection_impl& c) override {
     PGconn* conn = c.conn();
@@ -59,6 +60,7 @@ class handshake_op final : public io_op {
     started_ = true;
     if (state == PGRES_POLLING_OK) {
       c.rewrap_socket();  // the socket the statements will use
+      report_.succeeded();
       return true;
     }
     if (state == PGRES_POLLING_FAILED) {
@@ -67,6 +69,7 @@ class handshake_op final : public io_op {
       } catch (...) {
         error_ = std::current_exception();
       }
+      report_.failed(error_);
       return true;
     }
     c.rewrap_socket();
@@ -75,11 +78,13 @@ class handshake_op final : public io_op {
   }
 
   void complete(async_connection_impl&, std::exception_ptr error) override {
+    if (error) report_.failed(error);  // closed or timed out: not reported yet
     done_(error ? error : error_);
   }
 
  private:
   const resolved_config& settings_;  // the connector's, which outlives the run
+  connect_report report_;
   unique_function<void(std::exception_ptr)> done_;
   bool started_ = false;
   bool polled_ = false;  // result_ holds the answer of a step run elsewhere

@@ -7,6 +7,8 @@
 #include "dsql/connection.hpp"
 #include "dsql/credentials.hpp"
 #include "dsql/errors.hpp"
+#include "dsql/log.hpp"
+#include "dsql/metrics.hpp"
 #include "dsql/migrate.hpp"
 #include "dsql/notice.hpp"
 #include "dsql/pool.hpp"

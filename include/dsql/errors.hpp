@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace dsql {
 
@@ -55,6 +56,39 @@ class auth_error : public connection_error {
 
  private:
   std::string sqlstate_, server_message_, server_hint_, diagnosis_;
+};
+
+// The server refused a new connection for a quota, before looking at the token. Carries the
+// SQLSTATE and the server's words; derived from connection_error so that existing catch sites
+// still see a failed connect. Immutable, like every error here: safe to read from any thread.
+class quota_error : public connection_error {
+ public:
+  quota_error(const std::string& what, std::string sqlstate, std::string server_message)
+      : connection_error(what),
+        sqlstate_(std::move(sqlstate)),
+        server_message_(std::move(server_message)) {}
+
+  const std::string& sqlstate() const noexcept { return sqlstate_; }
+  const std::string& server_message() const noexcept { return server_message_; }
+
+ private:
+  std::string sqlstate_, server_message_;
+};
+
+// SQLSTATE 53400 ("rate exceeded"): the cluster admits only so many new connections per second.
+// Transient: the same connect succeeds after a wait. Pools and run_transaction retry it with a
+// jittered backoff; it reaches callers only when their timeout or attempts run out. Immutable.
+class rate_limited_error : public quota_error {
+ public:
+  using quota_error::quota_error;
+};
+
+// SQLSTATE 53300 ("too many open connections"): the cluster's open-connection quota is used up.
+// Waiting helps only once other clients close connections, so it is never retried silently.
+// Immutable.
+class too_many_connections_error : public quota_error {
+ public:
+  using quota_error::quota_error;
 };
 
 // An operation ran past its time limit (dsql::async_options::exec_timeout); the connection it

@@ -60,6 +60,11 @@ struct pool_options {
   // random (so that many pools recovering from one outage spread out).
   std::chrono::milliseconds connect_backoff_initial = std::chrono::milliseconds(100);
   std::chrono::milliseconds connect_backoff_max = std::chrono::seconds(5);
+  // A connect refused for rate (SQLSTATE 53400) is not an outage: it is retried, unseen by the
+  // acquirer while its timeout allows, after connect_backoff_initial * 2^(refusals-1) capped
+  // here, with half of it random. A low cap keeps the pool close to the rate the cluster
+  // allows; the randomness keeps pools that were refused together from retrying together.
+  std::chrono::milliseconds rate_limit_backoff_max = std::chrono::seconds(1);
   // How often the upkeep thread retires old or idle connections and refills to min_size.
   std::chrono::milliseconds upkeep_interval = std::chrono::seconds(1);
   // Passed to the connector: new connections reuse a token until this share of its lifetime
@@ -94,6 +99,7 @@ struct pool_stats {
   std::uint64_t retired = 0;  // closed because of age, idleness, close() or a failed check
   std::uint64_t broken = 0;   // discarded because they were broken or released as broken
   std::uint64_t failed_connects = 0;
+  std::uint64_t rate_limited = 0;  // connects refused for rate (53400) and retried; not failed
   std::size_t endpoint_index = 0;  // index in endpoints of the current endpoint
 };
 

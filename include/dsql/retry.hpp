@@ -46,8 +46,8 @@ bool is_occ_conflict(const std::exception& e);
 struct retry_event {
   int attempt = 0;                  // the attempt that failed, from 1
   std::chrono::milliseconds delay;  // the wait before the next attempt
-  std::string sqlstate;
-  std::string code;  // OC000, OC001 or empty
+  std::string sqlstate;  // 40001 (or OC000/OC001) for a conflict, 53400 for a rate refusal
+  std::string code;      // OC000, OC001 or empty
   std::string message;
 };
 
@@ -146,8 +146,10 @@ auto run_in_transaction(Conn& c, Fn& fn) {
 
 // Runs fn(connection&) inside BEGIN ... COMMIT on a connection from the pool and returns what fn
 // returns. On an OCC conflict the transaction is rolled back and run again on a fresh lease,
-// after a backoff, up to max_attempts and the time budget; then occ_conflict_error. Any other
-// exception is rethrown at once, after rollback. fn must be safe to run more than once.
+// after a backoff, up to max_attempts and the time budget; then occ_conflict_error. A connect
+// refused for rate (rate_limited_error, SQLSTATE 53400) is retried the same way, and rethrown
+// when attempts or time run out. Any other exception is rethrown at once, after rollback. fn
+// must be safe to run more than once.
 template <class Fn>
 auto run_transaction(pool& p, Fn&& fn, const retry_options& options = {})
     -> std::decay_t<std::invoke_result_t<Fn&, connection&>> {

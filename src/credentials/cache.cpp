@@ -5,6 +5,8 @@
 
 #include "dsql/credentials.hpp"
 #include "dsql/errors.hpp"
+#include "observe.hpp"
+#include "util/time_format.hpp"
 
 namespace dsql {
 
@@ -50,7 +52,11 @@ class caching_provider final : public credentials_provider {
     last_error_ = error;
     if (fresh) cached_ = *fresh;
     refreshed_.notify_all();
-    if (fresh) return *fresh;
+    if (fresh) {
+      lock.unlock();
+      report(*fresh);
+      return *fresh;
+    }
     if (cached_ && usable(*cached_, clock_())) return *cached_;
     std::rethrow_exception(error);
   }
@@ -58,6 +64,14 @@ class caching_provider final : public credentials_provider {
   std::string name() const override { return inner_->name(); }
 
  private:
+  // Which source and until when; never a key. Once per refresh, not per token.
+  static void report(const credentials& c) {
+    if (!detail::log_on(log_level::info)) return;
+    detail::log(log_level::info, "credentials.resolved",
+                {{"source", c.source},
+                 {"expires_at", c.expiration ? util::format_iso8601(*c.expiration) : "never"}});
+  }
+
   bool usable(const credentials& c, std::chrono::system_clock::time_point now) const {
     return !c.expiration || *c.expiration > now;
   }

@@ -264,3 +264,45 @@ TEST_F(AsyncPoolTest, MinSizeIsFilledAndSetupStatementsRun) {
 
 }  // namespace
 }  // namespace dsql
+
+namespace dsql {
+namespace {
+
+// A connect refused for rate (53400) is retried after a backoff, unseen by the acquirer while
+// its timeout allows, as with dsql::pool.
+TEST(AsyncPoolQuotas, ARateRefusalIsRetriedWithinTheAcquireTimeout) {
+  test::local_endpoint::options o;
+  // One connection, then one every 5 s: the pool's first connect is refused however slow this
+  // machine is.
+  o.extra_args = {"--connection-rate", "0.2", "--connection-burst", "1"};
+  test::local_endpoint ep(o);
+  connection first = connect(ep.config());
+  pool_options po;
+  po.acquire_timeout = std::chrono::seconds(60);
+  long long got = 0;
+  std::string error;
+  std::uint64_t refused = 0;
+  {
+    asio::io_context io;
+    dsql::async_pool pool(io.get_executor(), ep.config(), po);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          try {
+            auto l = co_await pool.async_acquire(asio::use_awaitable);
+            got = number(co_await l->async_exec("SELECT 7", asio::use_awaitable));
+          } catch (const std::exception& e) {
+            error = e.what();
+          }
+        },
+        asio::detached);
+    io.run();
+    refused = pool.stats().rate_limited;
+  }
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(got, 7);
+  EXPECT_GE(refused, 1u);
+}
+
+}  // namespace
+}  // namespace dsql

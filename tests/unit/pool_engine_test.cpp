@@ -291,12 +291,81 @@ TEST(PoolEngine, TimeoutMessageNamesTheLastConnectFailure) {
   EXPECT_EQ(st.failed_connects, 1u);
 }
 
+// A refusal for rate (53400) is retried after a jittered backoff of its own, capped low, and is
+// not a failure: no failover, no failure backoff, no failed_connects.
+TEST(PoolEngine, RateRefusalsBackOffWithJitterUnderTheirOwnCap) {
+  pool_options o = quiet_options();
+  o.connect_backoff_initial = milliseconds(100);
+  o.connect_backoff_max = milliseconds(5000);
+  o.rate_limit_backoff_max = milliseconds(400);
+  pool_engine e(o, 2, 11);
+  doomed_slots doomed;
+  auto now = t0;
+  for (const int base : {100, 200, 400, 400, 400}) {
+    auto c = e.next(now, doomed);
+    ASSERT_EQ(c.kind, kind::connect);
+    EXPECT_EQ(c.endpoint, 0u);  // never failed over
+    const auto retry_at = e.connect_rate_limited("rate exceeded", now);
+    EXPECT_GE(retry_at, now + milliseconds(base / 2)) << base;
+    EXPECT_LE(retry_at, now + milliseconds(base)) << base;
+    auto s = e.next(now, doomed);
+    ASSERT_EQ(s.kind, kind::wait);
+    EXPECT_EQ(s.wake_at, retry_at);
+    EXPECT_EQ(e.connects_allowed_at(), retry_at);
+    now = retry_at;
+  }
+  auto st = e.stats();
+  EXPECT_EQ(st.rate_limited, 5u);
+  EXPECT_EQ(st.failed_connects, 0u);
+  EXPECT_EQ(st.connecting, 0u);
+  EXPECT_EQ(e.current_endpoint(), 0u);
+  EXPECT_NE(e.timed_out(milliseconds(5)).find("last connect failure: rate exceeded"),
+            std::string::npos);
+  // A success resets the count: the next refusal waits the initial backoff again.
+  ASSERT_EQ(e.next(now, doomed).kind, kind::connect);
+  auto held = e.connected(std::make_unique<fake_slot>(), 0, now, doomed);
+  ASSERT_TRUE(held);
+  ASSERT_EQ(e.next(now, doomed).kind, kind::connect);
+  EXPECT_LE(e.connect_rate_limited("rate exceeded", now), now + milliseconds(100));
+}
+
+TEST(PoolEngine, PoolsRefusedTogetherRetryAtDifferentTimes) {
+  std::set<steady::time_point::rep> retries;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    pool_engine e(quiet_options(), 1, seed);
+    doomed_slots doomed;
+    ASSERT_EQ(e.next(t0, doomed).kind, kind::connect);
+    retries.insert(e.connect_rate_limited("rate exceeded", t0).time_since_epoch().count());
+  }
+  EXPECT_GE(retries.size(), 7u);
+}
+
+TEST(PoolEngine, ARateRefusalDoesNotShortenAFailureBackoff) {
+  pool_options o = quiet_options();
+  o.connect_backoff_initial = milliseconds(1000);
+  o.rate_limit_backoff_max = milliseconds(1000);
+  pool_engine e(o, 1, 3);
+  doomed_slots doomed;
+  ASSERT_EQ(e.next(t0, doomed).kind, kind::connect);
+  ASSERT_EQ(e.next(t0, doomed).kind, kind::connect);
+  e.connect_failed(failure("refused"), t0);
+  const auto after_failure = e.connects_allowed_at();
+  EXPECT_GE(e.connect_rate_limited("rate exceeded", t0), after_failure);
+}
+
+TEST(PoolEngine, RateLimitBackoffMaxMustBePositive) {
+  pool_options o;
+  o.rate_limit_backoff_max = milliseconds(0);
+  EXPECT_THROW(validate(o), config_error);
+}
+
 TEST(PoolEndpoints, EachPeerIsSignedForItsOwnRegion) {
   config cfg;
   cfg.host = "abc.dsql.us-east-1.on.aws";
   cfg.region = "us-east-1";  // explicit: it holds for the first endpoint only
-  cfg.credentials = std::make_shared<function_credentials_provider>(
-      "test", [] { return credentials{"AKIDEXAMPLE", "secret", "", {}, "test"}; });
+  cfg.credentials = std::make_shared<function_credentials_provider>("test", [] {
+    return credentials{"AKIDEXAMPLE", "secret", "", {}, "test"};
+  });
   pool_options o;
   o.endpoints = {"abc.dsql.us-east-1.on.aws", "def.dsql.us-east-2.on.aws:5433", "127.0.0.1"};
   const auto endpoints = make_endpoints(cfg, o);

@@ -234,6 +234,51 @@ TEST(RetryLoop, OtherErrorsSurfaceAtOnceUnchanged) {
   EXPECT_THROW(run(o, [](int) { throw std::out_of_range("x"); }), std::out_of_range);
 }
 
+rate_limited_error rate_refusal() {
+  return rate_limited_error("connection refused for rate (SQLSTATE 53400): rate exceeded", "53400",
+                            "Unable to accept connection, rate exceeded.");
+}
+
+TEST(RetryLoop, RetriesConnectsRefusedForRate) {
+  auto o = fast();
+  std::vector<retry_event> events;
+  o.on_retry = [&](const retry_event& e) { events.push_back(e); };
+  const int attempts = run(o, [](int attempt) {
+    if (attempt < 3) throw rate_refusal();
+  });
+  EXPECT_EQ(attempts, 3);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].sqlstate, "53400");
+  EXPECT_TRUE(events[0].code.empty());
+  EXPECT_NE(events[0].message.find("rate exceeded"), std::string::npos);
+}
+
+TEST(RetryLoop, RateRefusalSurfacesAsItselfWhenAttemptsRunOut) {
+  auto o = fast();
+  int calls = 0;
+  try {
+    run(o, [&](int) {
+      ++calls;
+      throw rate_refusal();
+    });
+    FAIL() << "expected rate_limited_error";
+  } catch (const occ_conflict_error&) {
+    FAIL() << "a rate refusal is not a conflict";
+  } catch (const rate_limited_error& e) {
+    EXPECT_EQ(e.sqlstate(), "53400");
+  }
+  EXPECT_EQ(calls, o.max_attempts);
+  // Capacity exhausted is not retried.
+  calls = 0;
+  EXPECT_THROW(run(o,
+                   [&](int) {
+                     ++calls;
+                     throw too_many_connections_error("53300", "53300", "too many");
+                   }),
+               too_many_connections_error);
+  EXPECT_EQ(calls, 1);
+}
+
 TEST(RetryLoop, TimeBudgetStopsRetriesThatWouldOverrun) {
   retry_options o;
   o.initial_backoff = milliseconds(10000);

@@ -84,5 +84,41 @@ TEST(ServerError, NetworkFailuresAreConnectionErrors) {
   }
 }
 
+TEST(ServerError, QuotaRefusalsAreTheirOwnConnectionErrors) {
+  try {
+    throw_connect_failure(
+        "connection to server failed: FATAL:  53400: Unable to accept connection, rate "
+        "exceeded.\n",
+        settings());
+    FAIL() << "expected rate_limited_error";
+  } catch (const rate_limited_error& e) {
+    EXPECT_EQ(e.sqlstate(), "53400");
+    EXPECT_EQ(e.server_message(), "Unable to accept connection, rate exceeded.");
+    EXPECT_NE(std::string(e.what()).find("rate exceeded"), std::string::npos);
+  }
+  try {
+    throw_connect_failure(
+        "connection to server failed: FATAL:  53300: Unable to accept connection, too many open "
+        "connections.\n",
+        settings());
+    FAIL() << "expected too_many_connections_error";
+  } catch (const too_many_connections_error& e) {
+    EXPECT_EQ(e.sqlstate(), "53300");
+    EXPECT_NE(std::string(e.what()).find("capacity exhausted"), std::string::npos) << e.what();
+  }
+  // Old catch sites still see a failed connect, and neither is taken for a refused login.
+  EXPECT_THROW(throw_connect_failure("FATAL:  53400: rate exceeded.\n", settings()),
+               connection_error);
+  try {
+    throw_connect_failure("FATAL:  53300: too many open connections.\n", settings());
+  } catch (const auth_error&) {
+    FAIL() << "a quota is not a refused login";
+  } catch (const rate_limited_error&) {
+    FAIL() << "53300 is not a rate refusal";
+  } catch (const quota_error& e) {
+    EXPECT_EQ(e.sqlstate(), "53300");
+  }
+}
+
 }  // namespace
 }  // namespace dsql::detail
