@@ -13,7 +13,8 @@ install_packages
 FULL=(-DDSQL_BUILD_TESTS=ON -DDSQL_BUILD_TOOLS=ON -DDSQL_BUILD_EXAMPLES=ON -DDSQL_FUZZ=OFF)
 
 echo "==> Build and full test suite"
-configure_and_build "$ROOT/build" "${FULL[@]}" -DDSQL_BUILD_BENCHMARKS=ON -DDSQL_SANITIZE= --
+configure_and_build "$ROOT/build" "${FULL[@]}" -DDSQL_BUILD_BENCHMARKS=ON -DDSQL_SANITIZE= \
+  -DDSQL_WITH_PQXX=ON -DDSQL_WITH_SOCI=ON --
 run_ctest_stage "full suite" "$ROOT/build" -j "$JOBS"
 
 if [ "${DSQL_SKIP_SANITIZERS:-0}" != "1" ]; then

@@ -14,6 +14,7 @@ case "$mode" in
     cmake --build "$work/consumer" >/dev/null
     "$work/consumer/consumer"
     if [ -x "$work/consumer/async_consumer" ]; then "$work/consumer/async_consumer"; fi
+    if [ -x "$work/consumer/soci_consumer" ]; then "$work/consumer/soci_consumer"; fi
     pc_dir="$(dirname "$(find "$work/prefix" -name dsql.pc | head -n 1)")"
     flags="$(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs dsql)"
     # shellcheck disable=SC2086
@@ -27,6 +28,7 @@ case "$mode" in
     cmake --build "$work/consumer" >/dev/null
     "$work/consumer/consumer"
     if [ -x "$work/consumer/async_consumer" ]; then "$work/consumer/async_consumer"; fi
+    if [ -x "$work/consumer/soci_consumer" ]; then "$work/consumer/soci_consumer"; fi
     ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
