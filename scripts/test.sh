@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what is missing, build everything, and run the whole test suite:
-#   1. the full suite (unit, integration against dsql local, examples, fuzz replay, CMake consumer)
+#   1. the full suite (unit, integration against dsql local, examples, fuzz replay, CMake consumer,
+#      the Debian packages unpacked and used by the consumer)
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the pool and credential-cache tests under ThreadSanitizer
 #   4. dsql::async again, built on Boost.Asio instead of standalone Asio

@@ -12,6 +12,7 @@ if(DSQL_INSTALL)
     COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_consumer.sh install ${PROJECT_SOURCE_DIR}
             ${PROJECT_BINARY_DIR} ${PROJECT_BINARY_DIR}/consumer-install)
   set_tests_properties(cmake_consumer_find_package PROPERTIES LABELS consumer TIMEOUT 600
+                       RESOURCE_LOCK dsql_build_tree
                        PASS_REGULAR_EXPRESSION "consumer OK${_dsql_adapters_ok}.*consumer OK")
 endif()
 add_test(NAME cmake_consumer_add_subdirectory
@@ -19,3 +20,15 @@ add_test(NAME cmake_consumer_add_subdirectory
           ${PROJECT_BINARY_DIR} ${PROJECT_BINARY_DIR}/consumer-subdir)
 set_tests_properties(cmake_consumer_add_subdirectory PROPERTIES LABELS consumer TIMEOUT 600
                      PASS_REGULAR_EXPRESSION "consumer OK${_dsql_adapters_ok}")
+
+# The Debian packages (libdsql-dev, dsql-tools, and libdsql1 for a shared build), unpacked into
+# a temporary prefix, serve the consumer project and hold a working `dsql`. cpack runs the build
+# tree's preinstall step, so this must not overlap another test that builds or installs from it.
+if(DSQL_INSTALL AND TARGET dsql_cli)
+  add_test(NAME cmake_consumer_debian_packages
+    COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_consumer.sh packages ${PROJECT_SOURCE_DIR}
+            ${PROJECT_BINARY_DIR} ${PROJECT_BINARY_DIR}/consumer-packages)
+  set_tests_properties(cmake_consumer_debian_packages PROPERTIES LABELS consumer TIMEOUT 600
+                       RESOURCE_LOCK dsql_build_tree
+                       PASS_REGULAR_EXPRESSION "consumer OK${_dsql_adapters_ok}.*consumer OK.*dsql-tools OK")
+endif()
