@@ -105,7 +105,10 @@ TEST_F(SociIntegration, UseAndIntoWithTypeConversion) {
 // Two sessions update the same row: the first, left idle, loses at its COMMIT with OC000 and
 // its whole transaction runs again on a fresh lease.
 TEST_F(SociIntegration, ConflictBetweenTwoSessionsIsRetried) {
-  soci_pool p(ep.config());
+  config cfg = ep.config();
+  std::vector<std::string> notices;
+  cfg.on_notice = [&](const notice& n) { notices.push_back(n.severity + ": " + n.message); };
+  soci_pool p(cfg);
   soci_session other = soci_connect(ep.config());
   std::vector<std::string> codes;
   auto ro = fast_retry();
@@ -128,6 +131,7 @@ TEST_F(SociIntegration, ConflictBetweenTwoSessionsIsRetried) {
   EXPECT_EQ(codes, (std::vector<std::string>{"OC000"}));
   EXPECT_EQ(seen, 11);
   EXPECT_EQ(counter_value(*other), 11);
+  for (const auto& n : notices) ADD_FAILURE() << n;
 }
 
 TEST_F(SociIntegration, InjectedCommitConflictsAreRetried) {
