@@ -246,6 +246,30 @@ TEST_F(SociIntegration, PoolRetiresAndReopensWithFreshTokens) {
   EXPECT_EQ(p.stats().failed_connects, 0u);
 }
 
+// The server closes every connection after a second (DSQL does after 60 minutes): the pool's
+// checks notice the closed sessions and open new ones, each with a token of its own.
+TEST(SociEndpoint, KeepsWorkingUnderTheEndpointsAgeCap) {
+  test::local_endpoint::options eo;
+  eo.extra_args = {"--max-connection-age", "1"};
+  test::local_endpoint ep(eo);
+  pool_options po;
+  po.max_size = 2;
+  soci_pool p(ep.config(), po);
+  int done = 0;
+  for (int i = 0; i < 60 && (done < 10 || p.stats().created < 3); ++i) {
+    EXPECT_EQ(run_transaction(p,
+                              [](::soci::session& s) {
+                                int one = 0;
+                                s << "SELECT 1", ::soci::into(one);
+                                return one;
+                              }),
+              1);
+    ++done;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_GE(p.stats().created, 3u);
+}
+
 TEST_F(SociIntegration, BadInputGivesClearErrors) {
   config cfg = ep.config();
   cfg.region = "eu-west-3";  // the endpoint is us-east-1: the server refuses the token
