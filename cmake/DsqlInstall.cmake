@@ -5,7 +5,17 @@ set(DSQL_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/dsql")
 set(_dsql_install_targets dsql)
 if(TARGET dsql_pqxx)
   list(APPEND _dsql_install_targets dsql_pqxx)
-  install(DIRECTORY "${PROJECT_SOURCE_DIR}/pqxx/include/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/pqxx/include/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
+        COMPONENT dev)
+endif()
+
+if(TARGET dsql_soci)
+  list(APPEND _dsql_install_targets dsql_soci)
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/soci/include/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
+        COMPONENT dev)
+  # Finds SOCI again for dsqlConfig.cmake, since Debian's SOCI has no CMake package of its own.
+  install(FILES "${PROJECT_SOURCE_DIR}/cmake/dsqlFindSOCI.cmake" DESTINATION "${DSQL_CMAKE_DIR}"
+          COMPONENT dev)
 endif()
 
 if(TARGET dsql_async)
@@ -13,29 +23,37 @@ if(TARGET dsql_async)
   if(TARGET dsql_asio)
     list(APPEND _dsql_install_targets dsql_asio)  # standalone Asio's include path and threads
   endif()
-  install(DIRECTORY "${PROJECT_SOURCE_DIR}/async/include/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/async/include/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
+        COMPONENT dev)
   install(FILES "${PROJECT_BINARY_DIR}/async/include/dsql/async/asio_flavour.hpp"
-          DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/dsql/async")
+          DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/dsql/async" COMPONENT dev)
 endif()
 
+# Components: runtime (shared libraries, when built shared: libdsql1), dev (headers, archives,
+# CMake package, dsql.pc: libdsql-dev), tools (the dsql command: dsql-tools); see DsqlPackaging.
 install(TARGETS ${_dsql_install_targets} EXPORT dsqlTargets
-  ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
-  LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
-  RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}"
+  ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT dev
+  LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT runtime NAMELINK_COMPONENT dev
+  RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT runtime
   INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
-install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
+        COMPONENT dev)
 install(FILES "${PROJECT_BINARY_DIR}/include/dsql/version.hpp"
-        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/dsql")
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/dsql" COMPONENT dev)
 if(TARGET dsql_cli)
-  install(TARGETS dsql_cli RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+  install(TARGETS dsql_cli RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT tools)
 endif()
 
-install(EXPORT dsqlTargets NAMESPACE dsql:: DESTINATION "${DSQL_CMAKE_DIR}")
+install(EXPORT dsqlTargets NAMESPACE dsql:: DESTINATION "${DSQL_CMAKE_DIR}" COMPONENT dev)
 export(EXPORT dsqlTargets NAMESPACE dsql:: FILE "${PROJECT_BINARY_DIR}/dsqlTargets.cmake")
 
 set(DSQL_HAS_PQXX OFF)
 if(TARGET dsql_pqxx)
   set(DSQL_HAS_PQXX ON)
+endif()
+set(DSQL_HAS_SOCI OFF)
+if(TARGET dsql_soci)
+  set(DSQL_HAS_SOCI ON)
 endif()
 set(DSQL_ASYNC_FLAVOUR_FOR_CONFIG "")
 if(TARGET dsql_async)
@@ -47,7 +65,7 @@ write_basic_package_version_file("${PROJECT_BINARY_DIR}/dsqlConfigVersion.cmake"
   COMPATIBILITY SameMinorVersion)
 install(FILES "${PROJECT_BINARY_DIR}/dsqlConfig.cmake" "${PROJECT_BINARY_DIR}/dsqlConfigVersion.cmake"
               "${PROJECT_SOURCE_DIR}/cmake/FindPgQuery.cmake"
-        DESTINATION "${DSQL_CMAKE_DIR}")
+        DESTINATION "${DSQL_CMAKE_DIR}" COMPONENT dev)
 
 # The .pc file finds the prefix from its own location, so that `cmake --install --prefix`
 # anywhere gives a working file; absolute install dirs are used as they are.
@@ -77,4 +95,7 @@ else()
   set(DSQL_PC_LIBS_PRIVATE "Libs.private: -lpg_query")
 endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/dsql.pc.in" "${PROJECT_BINARY_DIR}/dsql.pc" @ONLY)
-install(FILES "${PROJECT_BINARY_DIR}/dsql.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+install(FILES "${PROJECT_BINARY_DIR}/dsql.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
+        COMPONENT dev)
+
+include(DsqlPackaging)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what is missing, build everything, and run the whole test suite:
-#   1. the full suite (unit, integration against dsql local, examples, fuzz replay, CMake consumer)
+#   1. the full suite (unit, integration against dsql local, examples, fuzz replay, CMake consumer,
+#      the Debian packages unpacked and used by the consumer)
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the pool and credential-cache tests under ThreadSanitizer
 #   4. dsql::async again, built on Boost.Asio instead of standalone Asio
@@ -13,7 +14,8 @@ install_packages
 FULL=(-DDSQL_BUILD_TESTS=ON -DDSQL_BUILD_TOOLS=ON -DDSQL_BUILD_EXAMPLES=ON -DDSQL_FUZZ=OFF)
 
 echo "==> Build and full test suite"
-configure_and_build "$ROOT/build" "${FULL[@]}" -DDSQL_BUILD_BENCHMARKS=ON -DDSQL_SANITIZE= --
+configure_and_build "$ROOT/build" "${FULL[@]}" -DDSQL_BUILD_BENCHMARKS=ON -DDSQL_SANITIZE= \
+  -DDSQL_WITH_PQXX=ON -DDSQL_WITH_SOCI=ON --
 run_ctest_stage "full suite" "$ROOT/build" -j "$JOBS"
 
 if [ "${DSQL_SKIP_SANITIZERS:-0}" != "1" ]; then

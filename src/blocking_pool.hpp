@@ -1,8 +1,8 @@
 #pragma once
 
-// The blocking front end of the pool engine, shared by dsql::pool and dsql::pqxx_pool: threads
-// wait on a condition variable, an upkeep thread retires and refills. Each adapter says only how
-// to open, check and clean its connection type. Thread-safe.
+// The blocking front end of the pool engine, shared by dsql::pool, dsql::pqxx_pool and
+// dsql::soci_pool: threads wait on a condition variable, an upkeep thread retires and refills.
+// Each adapter says only how to open, check and clean its connection type. Thread-safe.
 
 #include <chrono>
 #include <condition_variable>

@@ -1,7 +1,8 @@
 #pragma once
 
-// Exclusive use of one pooled connection, for every pool: dsql::pool, dsql::pqxx_pool and
-// dsql::async_pool each hand out a basic_lease over their own connection type.
+// Exclusive use of one pooled connection, for every pool: dsql::pool, dsql::pqxx_pool,
+// dsql::soci_pool and dsql::async_pool each hand out a basic_lease over their own connection
+// type.
 
 #include <chrono>
 #include <memory>

@@ -3,7 +3,8 @@
 // A thread-safe pool of DSQL connections. The pool decides *when* to open, check and retire
 // connections; the connector (one per endpoint, owned by the pool) decides *how*: credentials are
 // resolved once and every physical connection gets a token signed for its own host and region.
-// The same engine (and these options) drive dsql::pqxx_pool and dsql::async_pool.
+// The same engine (and these options) drive dsql::pqxx_pool, dsql::soci_pool and
+// dsql::async_pool.
 
 #include <chrono>
 #include <cstddef>

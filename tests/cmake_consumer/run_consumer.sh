@@ -3,6 +3,8 @@
 #   install:      cmake --install the project's build tree into WORK_DIR/prefix, then build the
 #                 consumer with find_package(dsql) and separately with pkg-config.
 #   subdirectory: build the consumer with add_subdirectory(SOURCE_DIR).
+#   packages:     cpack the build tree's Debian packages, unpack them with dpkg-deb -x into
+#                 WORK_DIR/root, and build and run the consumer against that prefix only.
 set -euo pipefail
 mode="$1" src="$2" build="$3" work="$4"
 rm -rf "$work" && mkdir -p "$work"
@@ -14,6 +16,7 @@ case "$mode" in
     cmake --build "$work/consumer" >/dev/null
     "$work/consumer/consumer"
     if [ -x "$work/consumer/async_consumer" ]; then "$work/consumer/async_consumer"; fi
+    if [ -x "$work/consumer/soci_consumer" ]; then "$work/consumer/soci_consumer"; fi
     pc_dir="$(dirname "$(find "$work/prefix" -name dsql.pc | head -n 1)")"
     flags="$(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs dsql)"
     # shellcheck disable=SC2086
@@ -27,6 +30,51 @@ case "$mode" in
     cmake --build "$work/consumer" >/dev/null
     "$work/consumer/consumer"
     if [ -x "$work/consumer/async_consumer" ]; then "$work/consumer/async_consumer"; fi
+    if [ -x "$work/consumer/soci_consumer" ]; then "$work/consumer/soci_consumer"; fi
+    ;;
+  packages)
+    # Reuses the build tree (cpack only installs from it) instead of another Release build.
+    cpack --config "$build/CPackConfig.cmake" -B "$work/dist" >"$work/cpack.log" 2>&1 ||
+      { cat "$work/cpack.log" >&2; exit 1; }
+    for p in libdsql-dev dsql-tools; do
+      ls "$work/dist/${p}_"*.deb >/dev/null || { echo "no $p package" >&2; exit 1; }
+    done
+    # A shared build also makes libdsql1, which the -dev package must then depend on.
+    if ls "$work/dist/libdsql1_"*.deb >/dev/null 2>&1; then
+      dpkg-deb -f "$work/dist/libdsql-dev_"*.deb Depends | grep -q 'libdsql1 (=' ||
+        { echo "libdsql-dev does not depend on libdsql1" >&2; exit 1; }
+    fi
+    # The command's Depends come from the libraries it links (dpkg-shlibdeps).
+    dpkg-deb -f "$work/dist/dsql-tools_"*.deb Depends | grep -q 'libpq5' ||
+      { echo "dsql-tools does not depend on libpq5" >&2; exit 1; }
+    root="$work/root"
+    for deb in "$work/dist/"*.deb; do dpkg-deb -x "$deb" "$root"; done
+    cmake_dir="$(dirname "$(find "$root" -name dsqlConfig.cmake | head -n 1)")"
+    # Only the unpacked prefix: no package registry, no system prefix holding another dsql.
+    cmake -S "$src/tests/cmake_consumer/project" -B "$work/consumer" -G Ninja \
+      -DCMAKE_PREFIX_PATH="$root/usr" -Ddsql_DIR="$cmake_dir" \
+      -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF >/dev/null
+    grep -q "^dsql_DIR:[A-Z]*=$root/" "$work/consumer/CMakeCache.txt" ||
+      { echo "the consumer found a dsql outside $root" >&2; exit 1; }
+    cmake --build "$work/consumer" >/dev/null
+    "$work/consumer/consumer"
+    if [ -x "$work/consumer/async_consumer" ]; then "$work/consumer/async_consumer"; fi
+    if [ -x "$work/consumer/soci_consumer" ]; then "$work/consumer/soci_consumer"; fi
+    pc_dir="$(dirname "$(find "$root" -name dsql.pc | head -n 1)")"
+    flags="$(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs dsql)"
+    # shellcheck disable=SC2086
+    c++ -std=c++17 "$src/tests/cmake_consumer/project/main.cpp" -o "$work/pc_consumer" $flags
+    "$work/pc_consumer"
+    # The command from dsql-tools signs a token offline (credentials from the environment).
+    token="$(env -i PATH=/usr/bin:/bin AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secret \
+      AWS_EC2_METADATA_DISABLED=true "$root/usr/bin/dsql" token \
+      --host abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws)"
+    case "$token" in
+      abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws/\?Action=DbConnectAdmin*) ;;
+      *) echo "unexpected token from the packaged dsql: ${token:0:60}" >&2; exit 1 ;;
+    esac
+    "$root/usr/bin/dsql" local --help | grep -q -- '--dir'
+    echo "dsql-tools OK"
     ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac

@@ -7,7 +7,7 @@ if(TARGET dsql_test_local_endpoint AND DSQL_BUILD_EXAMPLES)
     TIMEOUT 300)
   add_dependencies(dsql_examples_tests dsql_cli example_libpq example_pool example_occ_retry
                    example_non_admin example_migrate example_load)
-  foreach(_optional example_pqxx example_async)
+  foreach(_optional example_pqxx example_async example_soci_owners)
     if(TARGET ${_optional})
       add_dependencies(dsql_examples_tests ${_optional})
     endif()

@@ -97,10 +97,20 @@ TEST_F(Examples, Libpqxx) {
   EXPECT_NE(r.out.find("libpqxx example passed"), std::string::npos) << r.out;
 }
 
+TEST_F(Examples, SociOwnersCrud) {
+  const std::string path = std::string(DSQL_BINARY_DIR) + "/examples/example_soci_owners";
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0) << "example_soci_owners was not built (SOCI missing?)";
+  const auto r = run("soci_owners");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("created, read, updated, deleted; soci example passed"), std::string::npos)
+      << r.out;
+}
+
 // Run twice, an example's CREATE TABLE IF NOT EXISTS draws a NOTICE from the server: it must
 // arrive as one line of the program's own output, not as libpq's raw text with LOCATION lines.
 TEST_F(Examples, NoticesAreOneLineOfTheProgramsOwnOutput) {
-  for (const char* name : {"libpq", "pqxx"}) {
+  for (const char* name : {"libpq", "pqxx", "soci_owners"}) {
     SCOPED_TRACE(name);
     ASSERT_EQ(run(name).exit_code, 0);
     const auto r = run(name);
