@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "dsql/connection.hpp"
 #include "dsql/errors.hpp"
+#include "libpq_support.hpp"
 #include "util/env.hpp"
 #include "util/printable.hpp"
 
@@ -25,25 +26,11 @@ struct psql_options {
   std::string psql = "psql";
 };
 
-// libpq conninfo quoting: single quotes, with \ and ' escaped.
-std::string quote(const std::string& value) {
-  std::string out = "'";
-  for (char c : value) {
-    if (c == '\\' || c == '\'') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "'";
-}
-
 [[noreturn]] void run_psql(const psql_options& o, const global_options& globals) {
   std::string region_warning;
   const config cfg = endpoint_config(o.endpoint, region_warning);
   connector conn(cfg);
-  std::string conninfo;
-  for (const auto& [key, value] : conn.libpq_parameters()) {
-    if (!conninfo.empty()) conninfo += ' ';
-    conninfo += key + "=" + quote(value);
-  }
+  const std::string conninfo = detail::conninfo_string(conn.libpq_parameters());
   if (globals.debug) {
     print_credentials_used(conn.provider()->resolve(), conn.settings().token_host,
                            conn.settings().region);

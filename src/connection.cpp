@@ -1,7 +1,6 @@
 #include "dsql/connection.hpp"
 
 #include <libpq-fe.h>
-#include <openssl/crypto.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include "libpq_support.hpp"
 #include "server_error.hpp"
 #include "util/printable.hpp"
+#include "util/secret.hpp"
 
 namespace dsql {
 namespace {
@@ -223,7 +223,7 @@ struct connector::state {
     params = build_params();
   }
 
-  ~state() { OPENSSL_cleanse(cached_token.data(), cached_token.size()); }
+  ~state() { util::wipe(cached_token); }
 
   // Credentials must outlive every token signed from them, so refresh them that much earlier.
   static std::chrono::seconds refresh_window(std::int64_t token_seconds) {
@@ -260,7 +260,7 @@ struct connector::state {
 
   std::string fresh_token() {
     std::lock_guard<std::mutex> lock(token_mutex);
-    OPENSSL_cleanse(cached_token.data(), cached_token.size());
+    util::wipe(cached_token);
     cached_token = generator.generate(request());
     cached_at = clock();
     return cached_token;
@@ -278,7 +278,7 @@ struct connector::state {
     std::lock_guard<std::mutex> lock(token_mutex);
     const auto now = clock();
     if (!cached_is_young(now)) {
-      OPENSSL_cleanse(cached_token.data(), cached_token.size());
+      util::wipe(cached_token);
       cached_token = generator.generate(request());
       cached_at = now;
     }
@@ -330,24 +330,20 @@ std::vector<std::pair<std::string, std::string>> connector::libpq_parameters() c
 
 connection connector::connect() {
   // Tokens are wiped from memory as soon as libpq has them, whatever happens.
-  struct wiped {
-    std::string value;
-    ~wiped() { OPENSSL_cleanse(value.data(), value.size()); }
-  };
   auto with_notices = [this](pgconn_ptr raw) {
     connection c(raw.release());
     c.set_notice_handler(state_->settings.source.on_notice);
     return c;
   };
   try {
-    wiped tok{state_->token()};
+    util::secret tok{state_->token()};
     return with_notices(observed_open(state_->params, tok.value, state_->settings));
   } catch (const auth_error& e) {
     // An expired signature is worth one more try with a freshly signed token; anything else
     // would fail the same way again.
     if (!e.signature_expired()) throw;
   }
-  wiped tok{state_->fresh_token()};
+  util::secret tok{state_->fresh_token()};
   return with_notices(observed_open(state_->params, tok.value, state_->settings));
 }
 

@@ -36,6 +36,27 @@ connection_error connect_timeout_error(const resolved_config& settings) {
 // Anything that arrived unasked on an idle connection is a notice, a parameter change or the
 // server's goodbye; reading it tells them apart, and the second round catches an EOF that
 // followed a FATAL message.
+std::string conninfo_quote(std::string_view value) {
+  std::string out;
+  out.reserve(value.size() + 2);
+  out.push_back('\'');
+  for (const char ch : value) {
+    if (ch == '\\' || ch == '\'') out.push_back('\\');
+    out.push_back(ch);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+std::string conninfo_string(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out;
+  for (const auto& [key, value] : params) {
+    if (!out.empty()) out.push_back(' ');
+    out += key + "=" + conninfo_quote(value);
+  }
+  return out;
+}
+
 bool idle_connection_alive(PGconn* c) {
   if (c == nullptr || PQstatus(c) != CONNECTION_OK) return false;
   for (int round = 0; round < 2; ++round) {

@@ -3,6 +3,7 @@
 // libpq steps shared by the blocking connector, the pool and the asynchronous adapter.
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -12,6 +13,11 @@
 typedef struct pg_conn PGconn;
 
 namespace dsql::detail {
+
+// A conninfo value in single quotes with \ and ' escaped, as libpq's parser expects.
+std::string conninfo_quote(std::string_view value);
+// `key='value'` pairs separated by spaces: the conninfo string libpqxx, SOCI and psql take.
+std::string conninfo_string(const std::vector<std::pair<std::string, std::string>>& params);
 
 // PQconnectStartParams with `params` and the token as the password, verbose errors on (they
 // must be set before the server answers). Never null; check PQstatus for CONNECTION_BAD.

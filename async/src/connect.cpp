@@ -3,13 +3,13 @@
 #include "connect.hpp"
 
 #include <libpq-fe.h>
-#include <openssl/crypto.h>
 
 #include "background.hpp"
 #include "connect_report.hpp"
 #include "connection_impl.hpp"
 #include "libpq_support.hpp"
 #include "server_error.hpp"
+#include "util/secret.hpp"
 
 #if DSQL_ASYNC_BOOST_ASIO
 #include <boost/asio/ip/address.hpp>
@@ -22,15 +22,7 @@
 namespace dsql::detail {
 namespace {
 
-// A token wiped from memory when it goes, wherever it went.
-struct secret {
-  std::string value;
-  secret() = default;
-  explicit secret(std::string v) : value(std::move(v)) {}
-  secret(secret&& other) noexcept : value(std::move(other.value)) { other.value.clear(); }
-  secret& operator=(secret&&) = delete;
-  ~secret() { OPENSSL_cleanse(value.data(), value.size()); }
-};
+using util::secret;
 
 // libpq's connect handshake on the connection's strand: PQconnectPoll whenever the socket is
 // ready the way libpq asked for.

@@ -1,31 +1,19 @@
-#include <openssl/crypto.h>
-
 #include <soci/postgresql/soci-postgresql.h>
 
 #include <string_view>
 
+#include "connect_report.hpp"
 #include "dsql/soci.hpp"
+#include "libpq_support.hpp"
 #include "server_error.hpp"
 #include "soci_token_factory.hpp"
+#include "util/secret.hpp"
 
 namespace dsql {
 namespace detail {
 namespace {
 
-// A conninfo value in single quotes with \ and ' escaped, as libpq's parser expects.
-std::string quote(std::string_view value) {
-  std::string out = "'";
-  for (const char ch : value) {
-    if (ch == '\\' || ch == '\'') out.push_back('\\');
-    out.push_back(ch);
-  }
-  return out + "'";
-}
-
-// Strings that held a token are overwritten before their memory is freed.
-void wipe(std::string& s) noexcept {
-  OPENSSL_cleanse(s.data(), s.size());
-}
+using util::wipe;
 
 std::string field(const PGresult* res, int code) {
   const char* v = PQresultErrorField(res, code);
@@ -37,9 +25,7 @@ std::string field(const PGresult* res, int code) {
 soci_token_factory::soci_token_factory(std::shared_ptr<connector> source)
     : source_(std::move(source)) {
   if (!source_) throw config_error("soci_connect needs a connector, got a null pointer");
-  for (const auto& [key, value] : source_->libpq_parameters()) {
-    conninfo_ += key + "=" + quote(value) + " ";
-  }
+  conninfo_ = conninfo_string(source_->libpq_parameters());
   on_notice_ = source_->settings().source.on_notice;
 }
 
@@ -50,14 +36,21 @@ soci_token_factory::soci_token_factory(std::shared_ptr<connector> source)
 ::soci::details::session_backend* soci_token_factory::make_session(
     const ::soci::connection_parameters& parameters) const {
   std::unique_ptr<::soci::postgresql_session_backend> backend;
+  connect_report report(source_->settings());
   try {
-    backend = open_backend(parameters, source_->token());
-  } catch (const auth_error& e) {
-    // As dsql::connect: an expired signature is worth one more try with a freshly signed
-    // token; anything else would fail the same way again.
-    if (!e.signature_expired()) throw;
-    backend = open_backend(parameters, source_->fresh_token());
+    try {
+      backend = open_backend(parameters, source_->token());
+    } catch (const auth_error& e) {
+      // As dsql::connect: an expired signature is worth one more try with a freshly signed
+      // token; anything else would fail the same way again.
+      if (!e.signature_expired()) throw;
+      backend = open_backend(parameters, source_->fresh_token());
+    }
+  } catch (...) {
+    report.failed(std::current_exception());
+    throw;
   }
+  report.succeeded();
   // The backend keeps its own copy of the parameters; keep the password-less one there.
   backend->connectionParameters_ = parameters;
   // libpq's default would print every notice on stderr, raw; the config decides instead.
@@ -70,7 +63,7 @@ std::unique_ptr<::soci::postgresql_session_backend> soci_token_factory::open_bac
     const ::soci::connection_parameters& parameters, std::string token) const {
   std::string conninfo = parameters.get_connect_string();
   {
-    std::string quoted = quote(token);
+    std::string quoted = conninfo_quote(token);
     conninfo += " password=" + quoted;
     wipe(token);
     wipe(quoted);

@@ -1,9 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "dsql/log.hpp"
 #include "dsql/pqxx.hpp"
 #include "local_endpoint.hpp"
 #include "support/fast_retry.hpp"
@@ -47,6 +50,27 @@ TEST_F(PqxxIntegration, RefusedLoginIsAnAuthErrorWithADiagnosis) {
     EXPECT_EQ(std::string(e.what()).find(ep.secret_access_key()), std::string::npos);
     EXPECT_EQ(std::string(e.what()).find("X-Amz-Signature"), std::string::npos);
   }
+}
+
+// Connects through libpqxx are logged as dsql::connect's are.
+TEST_F(PqxxIntegration, ConnectsAreLoggedLikeTheCoresOwn) {
+  std::mutex m;
+  std::vector<std::string> names;
+  set_log_handler(
+      [&](const log_event& e) {
+        std::lock_guard<std::mutex> lock(m);
+        names.push_back(e.name);
+      },
+      log_level::debug);
+  { auto c = pqxx_connect(ep.config()); }
+  config wrong = ep.config();
+  wrong.region = "eu-west-3";  // the endpoint is us-east-1: the login is refused
+  EXPECT_THROW(pqxx_connect(wrong), auth_error);
+  set_log_handler(nullptr);
+  const auto count = [&](const char* name) { return std::count(names.begin(), names.end(), name); };
+  EXPECT_EQ(count("connect.start"), 2);
+  EXPECT_EQ(count("connect.success"), 1);
+  EXPECT_EQ(count("connect.failure"), 1);
 }
 
 TEST_F(PqxxIntegration, InjectedConflictsAreRetriedOnTheCommit) {

@@ -2,13 +2,17 @@
 // that outlive their token, and errors.
 
 #include <gtest/gtest.h>
+
 #include <soci/postgresql/soci-postgresql.h>
 
+#include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "dsql/log.hpp"
 #include "dsql/soci.hpp"
 #include "local_endpoint.hpp"
 #include "support/fast_retry.hpp"
@@ -78,6 +82,27 @@ TEST_F(SociIntegration, ConnectsAndQueries) {
   EXPECT_FALSE(s);
   EXPECT_THROW(s.get(), lease_error);
   EXPECT_EQ(counter_value(*moved), 0);
+}
+
+// Connects through SOCI are logged as dsql::connect's are.
+TEST_F(SociIntegration, ConnectsAreLoggedLikeTheCoresOwn) {
+  std::mutex m;
+  std::vector<std::string> names;
+  set_log_handler(
+      [&](const log_event& e) {
+        std::lock_guard<std::mutex> lock(m);
+        names.push_back(e.name);
+      },
+      log_level::debug);
+  { auto c = soci_connect(ep.config()); }
+  config wrong = ep.config();
+  wrong.region = "eu-west-3";  // the endpoint is us-east-1: the login is refused
+  EXPECT_THROW(soci_connect(wrong), auth_error);
+  set_log_handler(nullptr);
+  const auto count = [&](const char* name) { return std::count(names.begin(), names.end(), name); };
+  EXPECT_EQ(count("connect.start"), 2);
+  EXPECT_EQ(count("connect.success"), 1);
+  EXPECT_EQ(count("connect.failure"), 1);
 }
 
 TEST_F(SociIntegration, UseAndIntoWithTypeConversion) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include "libpq_support.hpp"
+
 namespace dsql {
 namespace {
 

@@ -38,8 +38,6 @@ std::optional<occ_info> classify_pqxx_occ(const std::exception& e, bool include_
 bool is_pqxx_occ_conflict(const std::exception& e);
 
 namespace detail {
-// A conninfo value in single quotes with \ and ' escaped, as libpq's parser expects.
-std::string conninfo_quote(std::string_view value);
 class blocking_pool;
 }  // namespace detail
 
