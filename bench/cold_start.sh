@@ -8,6 +8,8 @@
 #                                              -DDSQL_BUILD_BENCHMARKS=ON and the tools)
 # COLD_NODE=0 skips the Node.js connector; COLD_NODE_DIR=DIR reuses an npm install of
 # @aws/aurora-dsql-node-postgres-connector and pg there instead of installing into a temp dir.
+# COLD_OTHER=PATH adds another build of bench_cold_dsql to each round (as "other"), to compare a
+# change with what it replaces in the same run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$(cd "${1:-$root/build}" && pwd)"
@@ -16,6 +18,7 @@ source "$root/bench/local_endpoint.sh"
 
 cmake --build "$build" -j 2 --target bench_cold_dsql bench_cold_libpq dsql_cli >/dev/null
 work="$(mktemp -d /tmp/dsql-cold.XXXXXX)"
+chmod 711 "$work" # PostgreSQL runs as postgres when dsql local runs as root
 trap 'stop_local; rm -rf "$work"' EXIT
 start_local "$build/cli/dsql" "$work/local"
 ep="$work/local/endpoint.json"
@@ -23,9 +26,8 @@ port="$(jq -r .port "$ep")"
 region="$(jq -r .region "$ep")"
 ca="$(jq -r .ca_file "$ep")"
 
-# The token goes to libpq through the environment and is never printed.
-PGPASSWORD="$("$build/cli/dsql" token --host localhost --region "$region")"
-export PGPASSWORD
+# The token goes to bench_cold_libpq alone, through its environment, and is never printed.
+token="$("$build/cli/dsql" token --host localhost --region "$region")"
 
 node_dir=""
 if [ "${COLD_NODE:-1}" != "0" ] && command -v node >/dev/null && command -v npm >/dev/null; then
@@ -41,7 +43,7 @@ if [ "${COLD_NODE:-1}" != "0" ] && command -v node >/dev/null && command -v npm 
   if [ -n "$node_dir" ]; then
     cp "$root/bench/peers/cold_node.mjs" "$node_dir/"
     echo "node $(node --version), @aws/aurora-dsql-node-postgres-connector $(cd "$node_dir" &&
-      node -p 'require("@aws/aurora-dsql-node-postgres-connector/package.json").version')"
+      jq -r .version node_modules/@aws/aurora-dsql-node-postgres-connector/package.json)"
   fi
 fi
 
@@ -59,19 +61,25 @@ run_one() {
 
 dsql_uri="postgres://admin@localhost:$port/postgres?region=$region&sslrootcert=$ca"
 names=(libpq dsql)
+[ -n "${COLD_OTHER:-}" ] && names+=(other)
 [ -n "$node_dir" ] && names+=(node)
+run_libpq() { PGPASSWORD="$token" run_one libpq "$build/bench/bench_cold_libpq" localhost "$port" admin "$ca"; }
+# The connector finds its own credentials, as an application would: no token given.
+run_dsql() {
+  run_one dsql "$build/bench/bench_cold_dsql" "$dsql_uri"
+  if [ -n "${COLD_OTHER:-}" ]; then run_one other "$COLD_OTHER" "$dsql_uri"; fi
+}
+# run_round N: the order alternates, so that neither side always runs just after the other.
 run_round() {
-  run_one libpq "$build/bench/bench_cold_libpq" localhost "$port" admin "$ca"
-  # The connector finds its own credentials, as an application would: no token given.
-  run_one dsql env -u PGPASSWORD "$build/bench/bench_cold_dsql" "$dsql_uri"
+  if [ $(($1 % 2)) -eq 0 ]; then run_libpq && run_dsql; else run_dsql && run_libpq; fi
   if [ -n "$node_dir" ]; then
-    run_one node env -u PGPASSWORD node "$node_dir/cold_node.mjs" "$port" "$region" "$ca"
+    run_one node node "$node_dir/cold_node.mjs" "$port" "$region" "$ca"
   fi
 }
-run_round # warm the page cache and the endpoint; not counted
-rm -f "$work/libpq" "$work/dsql" "$work/node"
+run_round 0 # warm the page cache and the endpoint; not counted
+rm -f "$work/libpq" "$work/dsql" "$work/other" "$work/node"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for _ in $(seq 1 "$runs"); do run_round; done
+for i in $(seq 1 "$runs"); do run_round "$i"; done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 
 median() { sort -n "$1" | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; print m}'; }
@@ -85,6 +93,9 @@ for n in "${names[@]}"; do
     'BEGIN {printf "%-8s %6d %10.2f %10.2f %10.2f %7.3f\n", n, c, m/1000, lo/1000, hi/1000, m/b}'
 done
 # Per-round ratios: each pair met the same moment's load.
-paste "$work/dsql" "$work/libpq" | awk '{print $1/$2}' | sort -n |
-  awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "dsql/libpq per round: median %.3f\n", m}'
-if [ -n "${COLD_KEEP:-}" ]; then cp "$work"/libpq "$work"/dsql "$COLD_KEEP/" 2>/dev/null || true; fi
+for n in dsql other; do
+  [ -f "$work/$n" ] || continue
+  paste "$work/$n" "$work/libpq" | awk '{print $1/$2}' | sort -n |
+    awk -v n="$n" '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2
+      printf "%s/libpq per round: median %.3f\n", n, m}'
+done
