@@ -16,7 +16,7 @@ build="$(cd "${1:-$root/build}" && pwd)"
 runs="${2:-30}"
 source "$root/bench/local_endpoint.sh"
 
-cmake --build "$build" -j 2 --target bench_cold_dsql bench_cold_libpq dsql_cli >/dev/null
+cmake --build "$build" -j 2 --target bench_cold_dsql bench_cold_libpq bench_cold_libpq_cxx dsql_cli >/dev/null
 work="$(mktemp -d /tmp/dsql-cold.XXXXXX)"
 chmod 711 "$work" # PostgreSQL runs as postgres when dsql local runs as root
 trap 'stop_local; rm -rf "$work"' EXIT
@@ -60,10 +60,15 @@ run_one() {
 }
 
 dsql_uri="postgres://admin@localhost:$port/postgres?region=$region&sslrootcert=$ca"
-names=(libpq dsql)
+names=(libpq libpq_cxx dsql)
 [ -n "${COLD_OTHER:-}" ] && names+=(other)
 [ -n "$node_dir" ] && names+=(node)
-run_libpq() { PGPASSWORD="$token" run_one libpq "$build/bench/bench_cold_libpq" localhost "$port" admin "$ca"; }
+# libpq_cxx is the same program built as C++: it also pays for loading libstdc++.
+run_libpq() {
+  PGPASSWORD="$token" run_one libpq "$build/bench/bench_cold_libpq" localhost "$port" admin "$ca"
+  PGPASSWORD="$token" run_one libpq_cxx "$build/bench/bench_cold_libpq_cxx" localhost "$port" \
+    admin "$ca"
+}
 # The connector finds its own credentials, as an application would: no token given.
 run_dsql() {
   run_one dsql "$build/bench/bench_cold_dsql" "$dsql_uri"
@@ -77,7 +82,7 @@ run_round() {
   fi
 }
 run_round 0 # warm the page cache and the endpoint; not counted
-rm -f "$work/libpq" "$work/dsql" "$work/other" "$work/node"
+rm -f "$work/libpq" "$work/libpq_cxx" "$work/dsql" "$work/other" "$work/node"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq 1 "$runs"); do run_round "$i"; done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -93,9 +98,11 @@ for n in "${names[@]}"; do
     'BEGIN {printf "%-8s %6d %10.2f %10.2f %10.2f %7.3f\n", n, c, m/1000, lo/1000, hi/1000, m/b}'
 done
 # Per-round ratios: each pair met the same moment's load.
-for n in dsql other; do
-  [ -f "$work/$n" ] || continue
-  paste "$work/$n" "$work/libpq" | awk '{print $1/$2}' | sort -n |
-    awk -v n="$n" '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2
-      printf "%s/libpq per round: median %.3f\n", n, m}'
+for base_name in libpq libpq_cxx; do
+  for n in dsql other; do
+    [ -f "$work/$n" ] || continue
+    paste "$work/$n" "$work/$base_name" | awk '{print $1/$2}' | sort -n |
+      awk -v n="$n/$base_name" '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2
+        printf "%s per round: median %.3f\n", n, m}'
+  done
 done
