@@ -20,8 +20,10 @@ int main(int argc, char** argv) {
   }
   PGresult* res = PQexec(conn, "SELECT 1");
   int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-  if (ok) printf("%s\n", PQgetvalue(res, 0, 0));
-  else fprintf(stderr, "bench_cold_libpq: %s", PQerrorMessage(conn));
+  if (ok)
+    printf("%s\n", PQgetvalue(res, 0, 0));
+  else
+    fprintf(stderr, "bench_cold_libpq: %s", PQerrorMessage(conn));
   PQclear(res);
   PQfinish(conn);
   return ok ? 0 : 1;

@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
   }
   const std::string host = argv[1], port = argv[2], user = argv[3], ca = argv[4];
   const char* keys[] = {"host", "port", "dbname", "user", "sslmode", "sslrootcert", nullptr};
-  const char* values[] = {host.c_str(), port.c_str(), "postgres",   user.c_str(),
-                          "verify-full", ca.c_str(),  nullptr};
+  const char* values[] = {host.c_str(),  port.c_str(), "postgres", user.c_str(),
+                          "verify-full", ca.c_str(),   nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, 0);
   if (PQstatus(conn) != CONNECTION_OK) {
     std::cerr << "bench_cold_libpq_cxx: " << PQerrorMessage(conn);
