@@ -16,7 +16,8 @@ build="$(cd "${1:-$root/build}" && pwd)"
 runs="${2:-30}"
 source "$root/bench/local_endpoint.sh"
 
-cmake --build "$build" -j 2 --target bench_cold_dsql bench_cold_libpq bench_cold_libpq_cxx dsql_cli >/dev/null
+cmake --build "$build" -j 2 --target bench_cold_dsql bench_cold_libpq bench_cold_libpq_cxx bench_cold_time \
+  dsql_cli >/dev/null
 work="$(mktemp -d /tmp/dsql-cold.XXXXXX)"
 chmod 711 "$work" # PostgreSQL runs as postgres when dsql local runs as root
 trap 'stop_local; rm -rf "$work"' EXIT
@@ -47,16 +48,14 @@ if [ "${COLD_NODE:-1}" != "0" ] && command -v node >/dev/null && command -v npm 
   fi
 fi
 
-# run_one NAME COMMAND...: appends the process's wall time in microseconds to $work/NAME.
-# EPOCHREALTIME is read by bash itself, so no timing process is forked inside the interval.
+# run_one NAME COMMAND...: appends "WALL CPU" (microseconds) of the process to $work/NAME.
+# bench_cold_time forks and waits itself, so no shell work falls inside the interval.
 run_one() {
   local name="$1"
   shift
-  local t0="$EPOCHREALTIME"
-  "$@" >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; return 1; }
-  local t1="$EPOCHREALTIME"
+  "$build/bench/bench_cold_time" "$work/$name" "$@" >"$work/out" 2>"$work/err" ||
+    { cat "$work/err" >&2; return 1; }
   grep -qx 1 "$work/out" || { echo "$name printed no row" >&2; return 1; }
-  echo $(((${t1/./} - ${t0/./}))) >>"$work/$name"
 }
 
 dsql_uri="postgres://admin@localhost:$port/postgres?region=$region&sslrootcert=$ca"
@@ -64,22 +63,28 @@ names=(libpq libpq_cxx dsql)
 [ -n "${COLD_OTHER:-}" ] && names+=(other)
 [ -n "$node_dir" ] && names+=(node)
 # libpq_cxx is the same program built as C++: it also pays for loading libstdc++.
-run_libpq() {
-  PGPASSWORD="$token" run_one libpq "$build/bench/bench_cold_libpq" localhost "$port" admin "$ca"
-  PGPASSWORD="$token" run_one libpq_cxx "$build/bench/bench_cold_libpq_cxx" localhost "$port" \
-    admin "$ca"
-}
 # The connector finds its own credentials, as an application would: no token given.
-run_dsql() {
-  run_one dsql "$build/bench/bench_cold_dsql" "$dsql_uri"
-  if [ -n "${COLD_OTHER:-}" ]; then run_one other "$COLD_OTHER" "$dsql_uri"; fi
+run_named() {
+  case "$1" in
+    libpq) PGPASSWORD="$token" run_one libpq "$build/bench/bench_cold_libpq" localhost "$port" \
+      admin "$ca" ;;
+    libpq_cxx) PGPASSWORD="$token" run_one libpq_cxx "$build/bench/bench_cold_libpq_cxx" \
+      localhost "$port" admin "$ca" ;;
+    dsql) run_one dsql "$build/bench/bench_cold_dsql" "$dsql_uri" ;;
+    other) run_one other "$COLD_OTHER" "$dsql_uri" ;;
+    node) run_one node node "$node_dir/cold_node.mjs" "$port" "$region" "$ca" ;;
+  esac
 }
-# run_round N: the order alternates, so that neither side always runs just after the other.
+# run_round N: every program once, starting with a different one each round so that none always
+# follows another. The pause lets the endpoint finish with the previous session (PostgreSQL's
+# backend exit, the front's cleanup) first: on two cores that work would otherwise land on
+# whichever process runs next.
 run_round() {
-  if [ $(($1 % 2)) -eq 0 ]; then run_libpq && run_dsql; else run_dsql && run_libpq; fi
-  if [ -n "$node_dir" ]; then
-    run_one node node "$node_dir/cold_node.mjs" "$port" "$region" "$ca"
-  fi
+  local k
+  for ((k = 0; k < ${#names[@]}; k++)); do
+    run_named "${names[$((($1 + k) % ${#names[@]}))]}"
+    sleep 0.05
+  done
 }
 run_round 0 # warm the page cache and the endpoint; not counted
 rm -f "$work/libpq" "$work/libpq_cxx" "$work/dsql" "$work/other" "$work/node"
@@ -87,22 +92,25 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq 1 "$runs"); do run_round "$i"; done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 
-median() { sort -n "$1" | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; print m}'; }
-base="$(median "$work/libpq")"
-printf '%-8s %6s %10s %10s %10s %7s\n' program runs median_ms min_ms max_ms ratio
+# median FILE COLUMN (1: wall, 2: CPU), in microseconds.
+median() {
+  awk -v c="$2" '{print $c}' "$1" | sort -n |
+    awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
+}
+printf '%-10s %5s %10s %8s %8s %7s %9s %7s\n' program runs wall_ms min_ms max_ms ratio cpu_ms ratio
 for n in "${names[@]}"; do
-  m="$(median "$work/$n")"
-  lo="$(sort -n "$work/$n" | head -1)"
-  hi="$(sort -n "$work/$n" | tail -1)"
-  awk -v n="$n" -v c="$(wc -l <"$work/$n")" -v m="$m" -v lo="$lo" -v hi="$hi" -v b="$base" \
-    'BEGIN {printf "%-8s %6d %10.2f %10.2f %10.2f %7.3f\n", n, c, m/1000, lo/1000, hi/1000, m/b}'
+  f="$work/$n"
+  awk -v n="$n" -v c="$(wc -l <"$f")" -v m="$(median "$f" 1)" -v b="$(median "$work/libpq" 1)" \
+    -v lo="$(sort -n "$f" | head -1 | cut -d' ' -f1)" -v hi="$(sort -n "$f" | tail -1 | cut -d' ' -f1)" \
+    -v cm="$(median "$f" 2)" -v cb="$(median "$work/libpq" 2)" \
+    'BEGIN {printf "%-10s %5d %10.2f %8.2f %8.2f %7.3f %9.2f %7.3f\n", n, c, m/1000, lo/1000, hi/1000, m/b, cm/1000, cm/cb}'
 done
-# Per-round ratios: each pair met the same moment's load.
+# Per-round ratios, wall and CPU: both processes of a pair ran within the same round.
 for base_name in libpq libpq_cxx; do
   for n in dsql other; do
     [ -f "$work/$n" ] || continue
-    paste "$work/$n" "$work/$base_name" | awk '{print $1/$2}' | sort -n |
-      awk -v n="$n/$base_name" '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2
-        printf "%s per round: median %.3f\n", n, m}'
+    paste -d' ' "$work/$n" "$work/$base_name" | awk '{print $1/$3, $2/$4}' >"$work/ratios"
+    printf '%s/%s per round: median wall %.3f, CPU %.3f\n' "$n" "$base_name" \
+      "$(median "$work/ratios" 1)" "$(median "$work/ratios" 2)"
   done
 done
