@@ -15,9 +15,9 @@ namespace dsql::http {
 
 namespace {
 
-// libcurl is opened on first use rather than linked: it and the nine libraries it pulls in
-// (nghttp2, ssh2, rtmp, psl, brotli, zstd...) cost every process about a millisecond to map and
-// relocate at start (measured: BENCHMARKS.md, "Cold start"), and most processes never make an
+// libcurl is opened on first use rather than linked: it and the eight libraries it pulls in
+// (nghttp2, ssh2, rtmp, psl, brotli, zstd...) cost every process over half a millisecond to
+// map and relocate at start (BENCHMARKS.md, "Cold start"), and most processes never make an
 // HTTP request: environment, profile and process credentials need none.
 struct curl_api {
   decltype(&::curl_global_init) global_init;
