@@ -2,8 +2,9 @@
 # Cold start, whole processes: process start to first row and exit, through the connector
 # (bench_cold_dsql: credentials from the environment, signing, verify-full TLS, SELECT 1) and
 # through bare libpq with a token made beforehand (bench_cold_libpq), and through AWS's Node.js
-# connector when node and npm are there. The programs run interleaved, one of each per round,
-# so that both meet the same load.
+# connector when node and npm are there; also bare libpq from a C++ program (libstdc++'s share).
+# The programs run interleaved, one of each per round, so that all meet the same load; it
+# prints each one's median wall and CPU time, its ratio to bare libpq, and per-round ratios.
 #   bench/cold_start.sh [BUILD_DIR] [RUNS]    (default: build, 30; the build needs
 #                                              -DDSQL_BUILD_BENCHMARKS=ON and the tools)
 # COLD_NODE=0 skips the Node.js connector; COLD_NODE_DIR=DIR reuses an npm install of
@@ -16,8 +17,8 @@ build="$(cd "${1:-$root/build}" && pwd)"
 runs="${2:-30}"
 source "$root/bench/local_endpoint.sh"
 
-cmake --build "$build" -j 2 --target bench_cold_dsql bench_cold_libpq bench_cold_libpq_cxx bench_cold_time \
-  dsql_cli >/dev/null
+cmake --build "$build" -j 2 --target bench_cold_dsql bench_cold_libpq bench_cold_libpq_cxx \
+  bench_cold_time dsql_cli >/dev/null
 work="$(mktemp -d /tmp/dsql-cold.XXXXXX)"
 chmod 711 "$work" # PostgreSQL runs as postgres when dsql local runs as root
 trap 'stop_local; rm -rf "$work"' EXIT

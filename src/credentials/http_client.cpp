@@ -41,7 +41,7 @@ void bind(void* lib, const char* name, F& fn) {
   fn = reinterpret_cast<F>(::dlsym(lib, name));
   if (fn == nullptr) {
     throw transport_error(std::string("the libcurl found has no ") + name +
-                              "; HTTP credential sources need libcurl 7.73 or later",
+                              "; HTTP credential sources need libcurl 7.85 or later",
                           failure::other);
   }
 }
