@@ -101,10 +101,13 @@ median() {
 printf '%-10s %5s %10s %8s %8s %7s %9s %7s\n' program runs wall_ms min_ms max_ms ratio cpu_ms ratio
 for n in "${names[@]}"; do
   f="$work/$n"
-  awk -v n="$n" -v c="$(wc -l <"$f")" -v m="$(median "$f" 1)" -v b="$(median "$work/libpq" 1)" \
-    -v lo="$(sort -n "$f" | head -1 | cut -d' ' -f1)" -v hi="$(sort -n "$f" | tail -1 | cut -d' ' -f1)" \
+  lo="$(sort -n "$f" | head -1 | cut -d' ' -f1)"
+  hi="$(sort -n "$f" | tail -1 | cut -d' ' -f1)"
+  awk -v n="$n" -v c="$(wc -l <"$f")" -v lo="$lo" -v hi="$hi" \
+    -v m="$(median "$f" 1)" -v b="$(median "$work/libpq" 1)" \
     -v cm="$(median "$f" 2)" -v cb="$(median "$work/libpq" 2)" \
-    'BEGIN {printf "%-10s %5d %10.2f %8.2f %8.2f %7.3f %9.2f %7.3f\n", n, c, m/1000, lo/1000, hi/1000, m/b, cm/1000, cm/cb}'
+    'BEGIN {printf "%-10s %5d %10.2f %8.2f %8.2f %7.3f %9.2f %7.3f\n",
+                   n, c, m/1000, lo/1000, hi/1000, m/b, cm/1000, cm/cb}'
 done
 # Per-round ratios, wall and CPU: both processes of a pair ran within the same round.
 for base_name in libpq libpq_cxx; do
