@@ -36,7 +36,7 @@ if [ "${COLD_NODE:-1}" != "0" ] && command -v node >/dev/null && command -v npm 
   if [ -n "${COLD_NODE_DIR:-}" ]; then
     node_dir="$COLD_NODE_DIR"
   else
-    node_dir="$work/node"
+    node_dir="$work/npm" # not "node": that name holds the timings
     mkdir -p "$node_dir"
     (cd "$node_dir" && npm init -y >/dev/null 2>&1 &&
       npm install --no-audit --no-fund @aws/aurora-dsql-node-postgres-connector pg \
