@@ -1,6 +1,7 @@
 #include "credentials/http_client.hpp"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <cctype>
 #include <memory>
@@ -14,20 +15,86 @@ namespace dsql::http {
 
 namespace {
 
-void global_init() {
-  // curl_global_init is not thread-safe before 7.84; once per process is enough.
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+// libcurl is opened on first use rather than linked: it and the eight libraries it pulls in
+// (nghttp2, ssh2, rtmp, psl, brotli, zstd...) cost every process over half a millisecond to
+// map and relocate at start (BENCHMARKS.md, "Cold start"), and most processes never make an
+// HTTP request: environment, profile and process credentials need none.
+struct curl_api {
+  decltype(&::curl_global_init) global_init;
+  decltype(&::curl_easy_init) easy_init;
+  decltype(&::curl_easy_setopt) easy_setopt;
+  decltype(&::curl_easy_perform) easy_perform;
+  decltype(&::curl_easy_getinfo) easy_getinfo;
+  decltype(&::curl_easy_strerror) easy_strerror;
+  decltype(&::curl_easy_cleanup) easy_cleanup;
+  decltype(&::curl_slist_append) slist_append;
+  decltype(&::curl_slist_free_all) slist_free_all;
+  decltype(&::curl_url) url;
+  decltype(&::curl_url_set) url_set;
+  decltype(&::curl_url_get) url_get;
+  decltype(&::curl_url_cleanup) url_cleanup;
+  decltype(&::curl_free) free;
+};
+
+template <typename F>
+void bind(void* lib, const char* name, F& fn) {
+  fn = reinterpret_cast<F>(::dlsym(lib, name));
+  if (fn == nullptr) {
+    throw transport_error(std::string("the libcurl found has no ") + name +
+                              "; HTTP credential sources need libcurl 7.85 or later",
+                          failure::other);
+  }
+}
+
+curl_api load_curl() {
+  // The ABI's soname: libcurl4-openssl and libcurl4-gnutls (Debian), libcurl (RHEL), macOS.
+  void* lib = nullptr;
+  for (const char* name : {"libcurl.so.4", "libcurl-gnutls.so.4", "libcurl.4.dylib"}) {
+    lib = ::dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (lib != nullptr) break;
+  }
+  if (lib == nullptr) {
+    throw transport_error(
+        "cannot load libcurl (libcurl.so.4), which HTTP credential sources (IMDS, containers, "
+        "STS, SSO) need: install libcurl4, or use environment or profile credentials",
+        failure::other);
+  }
+  // Never dlclose'd: curl keeps global state for the process's lifetime.
+  curl_api a{};
+  bind(lib, "curl_global_init", a.global_init);
+  bind(lib, "curl_easy_init", a.easy_init);
+  bind(lib, "curl_easy_setopt", a.easy_setopt);
+  bind(lib, "curl_easy_perform", a.easy_perform);
+  bind(lib, "curl_easy_getinfo", a.easy_getinfo);
+  bind(lib, "curl_easy_strerror", a.easy_strerror);
+  bind(lib, "curl_easy_cleanup", a.easy_cleanup);
+  bind(lib, "curl_slist_append", a.slist_append);
+  bind(lib, "curl_slist_free_all", a.slist_free_all);
+  bind(lib, "curl_url", a.url);
+  bind(lib, "curl_url_set", a.url_set);
+  bind(lib, "curl_url_get", a.url_get);
+  bind(lib, "curl_url_cleanup", a.url_cleanup);
+  bind(lib, "curl_free", a.free);
+  // curl_global_init is not thread-safe before 7.84; this runs once per process, under the
+  // static's own lock.
+  a.global_init(CURL_GLOBAL_DEFAULT);
+  return a;
+}
+
+// Loads libcurl on the first call (thread-safe); throws transport_error when it cannot.
+const curl_api& curl() {
+  static const curl_api api = load_curl();
+  return api;
 }
 
 struct easy_deleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(CURL* c) const { curl().easy_cleanup(c); }
 };
 struct slist_deleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const { curl().slist_free_all(l); }
 };
 struct url_deleter {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+  void operator()(CURLU* u) const { curl().url_cleanup(u); }
 };
 
 struct sink {
@@ -79,19 +146,19 @@ bool is_loopback_host(const std::string& host) {
 }  // namespace
 
 url_parts parse_url(const std::string& url) {
-  global_init();
-  std::unique_ptr<CURLU, url_deleter> u(curl_url());
+  const curl_api& api = curl();
+  std::unique_ptr<CURLU, url_deleter> u(api.url());
   if (!u) throw std::bad_alloc();
-  if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+  if (api.url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
     throw config_error(util::quoted(url) + " is not a valid URL");
   }
   url_parts parts;
   auto get = [&](CURLUPart what, std::string& out, unsigned flags) {
     char* value = nullptr;
-    if (curl_url_get(u.get(), what, &value, flags) == CURLUE_OK && value != nullptr) {
+    if (api.url_get(u.get(), what, &value, flags) == CURLUE_OK && value != nullptr) {
       out = value;
     }
-    curl_free(value);
+    api.free(value);
   };
   get(CURLUPART_SCHEME, parts.scheme, 0);
   get(CURLUPART_HOST, parts.host, 0);
@@ -128,15 +195,15 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
 }
 
 response perform(const request& r) {
-  global_init();
+  const curl_api& api = curl();
   const std::string where = describe_endpoint(r.url);
-  std::unique_ptr<CURL, easy_deleter> curl(curl_easy_init());
-  if (!curl) throw transport_error("cannot start an HTTP request to " + where, failure::other);
-  CURL* c = curl.get();
+  std::unique_ptr<CURL, easy_deleter> easy(api.easy_init());
+  if (!easy) throw transport_error("cannot start an HTTP request to " + where, failure::other);
+  CURL* c = easy.get();
 
   std::unique_ptr<curl_slist, slist_deleter> headers;
   auto add_header = [&](const std::string& line) {
-    curl_slist* next = curl_slist_append(headers.get(), line.c_str());
+    curl_slist* next = api.slist_append(headers.get(), line.c_str());
     if (next == nullptr) throw std::bad_alloc();
     headers.release();
     headers.reset(next);
@@ -147,19 +214,19 @@ response perform(const request& r) {
 
   sink out;
   char error_buffer[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM-based DNS timeouts
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, as_curl_ms(r.connect_timeout));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, as_curl_ms(r.timeout));
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &write_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &write_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &out);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "aurora-dsql-cpp-connector");
+  api.easy_setopt(c, CURLOPT_URL, r.url.c_str());
+  api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM-based DNS timeouts
+  api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, as_curl_ms(r.connect_timeout));
+  api.easy_setopt(c, CURLOPT_TIMEOUT_MS, as_curl_ms(r.timeout));
+  api.easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  api.easy_setopt(c, CURLOPT_WRITEFUNCTION, &write_body);
+  api.easy_setopt(c, CURLOPT_WRITEDATA, &out);
+  api.easy_setopt(c, CURLOPT_HEADERFUNCTION, &write_header);
+  api.easy_setopt(c, CURLOPT_HEADERDATA, &out);
+  api.easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
+  api.easy_setopt(c, CURLOPT_USERAGENT, "aurora-dsql-cpp-connector");
   bool loopback = false;
   try {
     loopback = is_loopback_host(parse_url(r.url).host);
@@ -167,19 +234,19 @@ response perform(const request& r) {
     throw transport_error("cannot send an HTTP request to " + where, failure::other);
   }
   // A developer's http_proxy must not capture requests meant for this machine.
-  if (!r.use_proxy || loopback) curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  if (!r.use_proxy || loopback) api.easy_setopt(c, CURLOPT_NOPROXY, "*");
   if (r.method == "POST") {
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, r.body.c_str());
+    api.easy_setopt(c, CURLOPT_POST, 1L);
+    api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    api.easy_setopt(c, CURLOPT_POSTFIELDS, r.body.c_str());
   } else if (r.method == "PUT") {
     // A PUT without a body: CURLOPT_UPLOAD would wait for data to read.
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+    api.easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
   } else if (r.method != "GET") {
     throw transport_error("unsupported HTTP method " + r.method, failure::other);
   }
 
-  const CURLcode rc = curl_easy_perform(c);
+  const CURLcode rc = api.easy_perform(c);
   if (rc != CURLE_OK) {
     if (out.too_large) {
       throw transport_error(where + " sent more than " + std::to_string(max_body_bytes >> 20) +
@@ -189,7 +256,7 @@ response perform(const request& r) {
     failure kind = failure::other;
     std::string why;
     curl_off_t connected = 0;  // microseconds until the TCP connection was up; 0 if never
-    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected);
+    api.easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected);
     if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
         rc == CURLE_COULDNT_RESOLVE_PROXY) {
       kind = failure::connect;
@@ -202,13 +269,13 @@ response perform(const request& r) {
                 : "no complete answer within " + std::to_string(r.timeout.count()) + " ms";
     } else {
       // curl's own words describe the transport (TLS, reset...), never our headers or body.
-      why = error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(rc);
+      why = error_buffer[0] != '\0' ? std::string(error_buffer) : api.easy_strerror(rc);
     }
     throw transport_error(where + ": " + util::printable(why, 300, util::whitespace::collapse),
                           kind);
   }
   response resp;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   resp.body = std::move(out.body);
   resp.headers = std::move(out.headers);
   return resp;

@@ -64,6 +64,12 @@ TEST(Config, RegionFromHostIncludesPrivateLinkNames) {
   EXPECT_EQ(region_from_host("x.dsql-gamma.ap-south-1.on.aws"), "ap-south-1");
   EXPECT_EQ(region_from_host("db.example.com"), "");
   EXPECT_EQ(region_from_host("x.dsql.us-east-1.on.aws.evil.com"), "");
+  // Case is ignored and the region comes back lower-case; the labels must all be there.
+  EXPECT_EQ(region_from_host("X.DSQL.US-EAST-1.ON.AWS"), "us-east-1");
+  EXPECT_EQ(region_from_host("dsql.us-east-1.on.aws"), "");
+  EXPECT_EQ(region_from_host("x.dsql..on.aws"), "");
+  EXPECT_EQ(region_from_host("x.notdsql.us-east-1.on.aws"), "");
+  EXPECT_EQ(region_from_host("x.dsql.a.us-east-1.on.aws"), "");
 }
 
 TEST(Config, ClusterIdExpandsWithRegionFromEachSourceInOrder) {
