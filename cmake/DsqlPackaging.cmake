@@ -37,9 +37,10 @@ set(CPACK_COMPONENT_RUNTIME_DESCRIPTION
     "Aurora DSQL Connector for C++: shared libraries\n IAM tokens, credentials, verified TLS connections, a pool and OCC retry over libpq.")
 
 # What a program built against the headers and archives must link, and what dsqlConfig.cmake
-# finds: the -dev packages of every dependency of the libraries that were built.
+# finds: the -dev packages of every dependency of the libraries that were built; and libcurl4,
+# which the network credential sources open at run time (dlopen).
 set(_dsql_dev_depends
-    "libpq-dev, libssl-dev, libcurl4-openssl-dev, libpugixml-dev, nlohmann-json3-dev, libpg-query-dev")
+    "libpq-dev, libssl-dev, libpugixml-dev, nlohmann-json3-dev, libpg-query-dev, libcurl4")
 if(TARGET dsql_pqxx)
   string(APPEND _dsql_dev_depends ", libpqxx-dev, pkg-config")
 endif()
@@ -66,8 +67,11 @@ set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME "dsql-tools")
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION "database")
 # `dsql local` runs PostgreSQL 15's server and `dsql psql` its client; `dsql token` needs neither.
 set(CPACK_DEBIAN_TOOLS_PACKAGE_RECOMMENDS "postgresql-15, postgresql-client-15")
+# libcurl is opened on first use (dlopen) by the network credential sources, so dpkg-shlibdeps
+# cannot see it: named here, beside what shlibdeps finds.
+set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "libcurl4")
 if(_dsql_pkg_type STREQUAL "SHARED_LIBRARY")
-  set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "libdsql1 (= ${_dsql_deb_version})")
+  string(APPEND CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS ", libdsql1 (= ${_dsql_deb_version})")
 endif()
 set(CPACK_COMPONENT_TOOLS_DESCRIPTION
     "Aurora DSQL Connector for C++: the dsql command\n dsql token, dsql psql, dsql migrate, dsql load and dsql local, a local DSQL endpoint.")

@@ -47,6 +47,9 @@ case "$mode" in
     # The command's Depends come from the libraries it links (dpkg-shlibdeps).
     dpkg-deb -f "$work/dist/dsql-tools_"*.deb Depends | grep -q 'libpq5' ||
       { echo "dsql-tools does not depend on libpq5" >&2; exit 1; }
+    # libcurl is opened at run time (dlopen), where dpkg-shlibdeps cannot see it.
+    dpkg-deb -f "$work/dist/dsql-tools_"*.deb Depends | grep -q 'libcurl4' ||
+      { echo "dsql-tools does not depend on libcurl4" >&2; exit 1; }
     root="$work/root"
     for deb in "$work/dist/"*.deb; do dpkg-deb -x "$deb" "$root"; done
     cmake_dir="$(dirname "$(find "$root" -name dsqlConfig.cmake | head -n 1)")"
