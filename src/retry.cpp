@@ -56,32 +56,45 @@ std::optional<occ_info> classify_occ(std::string_view sqlstate, std::string_view
   return info;
 }
 
-std::optional<occ_info> classify_occ(const std::exception& e, bool include_plain_40001) {
-  if (const auto* sql = dynamic_cast<const sql_error*>(&e)) {
-    // The server's own text carries the marker; what() may be our rewording of it.
-    const std::string& text =
-        sql->server_message().empty() ? std::string(sql->what()) : sql->server_message();
-    auto info = classify_occ(sql->sqlstate(), text, include_plain_40001);
-    if (info && info->code.empty()) {
-      const auto in_what = marker(sql->what());
-      if (!in_what.empty()) {
-        info->code = std::string(in_what);
-        info->kind = in_what == "OC000" ? occ_kind::data : occ_kind::schema;
-      }
+namespace detail {
+
+std::optional<occ_info> classify_sql_error(const std::exception& e, bool include_plain_40001) {
+  const auto* sql = dynamic_cast<const sql_error*>(&e);
+  if (sql == nullptr) return std::nullopt;
+  // The server's own text carries the marker; what() may be our rewording of it.
+  const std::string& text =
+      sql->server_message().empty() ? std::string(sql->what()) : sql->server_message();
+  auto info = classify_occ(sql->sqlstate(), text, include_plain_40001);
+  if (info && info->code.empty()) {
+    const auto in_what = marker(sql->what());
+    if (!in_what.empty()) {
+      info->code = std::string(in_what);
+      info->kind = in_what == "OC000" ? occ_kind::data : occ_kind::schema;
     }
-    if (info) return info;
   }
+  return info;
+}
+
+std::optional<occ_info> classify_nested(const std::exception& e, bool include_plain_40001,
+                                        occ_classifier classify_one) {
+  if (auto info = classify_one(e, include_plain_40001)) return info;
   if (const auto* nested = dynamic_cast<const std::nested_exception*>(&e)) {
     if (const auto inner = nested->nested_ptr()) {
       try {
         std::rethrow_exception(inner);
       } catch (const std::exception& cause) {
-        return classify_occ(cause, include_plain_40001);
+        return classify_nested(cause, include_plain_40001, classify_one);
       } catch (...) {
       }
     }
   }
   return std::nullopt;
+}
+
+}  // namespace detail
+
+std::optional<occ_info> classify_occ(const std::exception& e, bool include_plain_40001) {
+  return detail::classify_nested(e, include_plain_40001, &detail::classify_sql_error);
 }
 
 bool is_occ_conflict(const std::exception& e) {

@@ -102,6 +102,13 @@ namespace detail {
 
 using occ_classifier = std::optional<occ_info> (*)(const std::exception&, bool);
 
+// `classify_one` applied to `e`, then to each exception nested inside it (std::nested_exception),
+// outermost first: the one walk every adapter's classifier shares.
+std::optional<occ_info> classify_nested(const std::exception& e, bool include_plain_40001,
+                                        occ_classifier classify_one);
+// dsql::sql_error alone, not what is nested inside it: the core's classify_one.
+std::optional<occ_info> classify_sql_error(const std::exception& e, bool include_plain_40001);
+
 // The attempt counter, the waits and the final error, shared by every runner (and the libpqxx
 // adapter, which brings its own classifier).
 class retry_loop {

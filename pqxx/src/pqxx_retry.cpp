@@ -2,7 +2,10 @@
 
 namespace dsql {
 
-std::optional<occ_info> classify_pqxx_occ(const std::exception& e, bool include_plain_40001) {
+namespace {
+
+// One exception, not what is nested inside it.
+std::optional<occ_info> classify_one(const std::exception& e, bool include_plain_40001) {
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     if (auto info = classify_occ(sql->sqlstate(), sql->what(), include_plain_40001)) {
       return info;
@@ -15,20 +18,13 @@ std::optional<occ_info> classify_pqxx_occ(const std::exception& e, bool include_
     if (auto info = classify_occ("40001", e.what(), include_plain_40001)) return info;
   }
 #endif
-  if (dynamic_cast<const sql_error*>(&e) != nullptr) {
-    if (auto info = classify_occ(e, include_plain_40001)) return info;
-  }
-  if (const auto* nested = dynamic_cast<const std::nested_exception*>(&e)) {
-    if (const auto inner = nested->nested_ptr()) {
-      try {
-        std::rethrow_exception(inner);
-      } catch (const std::exception& cause) {
-        return classify_pqxx_occ(cause, include_plain_40001);
-      } catch (...) {
-      }
-    }
-  }
-  return std::nullopt;
+  return detail::classify_sql_error(e, include_plain_40001);
+}
+
+}  // namespace
+
+std::optional<occ_info> classify_pqxx_occ(const std::exception& e, bool include_plain_40001) {
+  return detail::classify_nested(e, include_plain_40001, &classify_one);
 }
 
 bool is_pqxx_occ_conflict(const std::exception& e) {

@@ -4,24 +4,20 @@
 
 namespace dsql {
 
-std::optional<occ_info> classify_soci_occ(const std::exception& e, bool include_plain_40001) {
+namespace {
+
+// One exception, not what is nested inside it.
+std::optional<occ_info> classify_one(const std::exception& e, bool include_plain_40001) {
   if (const auto* pg = dynamic_cast<const ::soci::postgresql_soci_error*>(&e)) {
     if (auto info = classify_occ(pg->sqlstate(), pg->what(), include_plain_40001)) return info;
   }
-  if (dynamic_cast<const sql_error*>(&e) != nullptr) {
-    if (auto info = classify_occ(e, include_plain_40001)) return info;
-  }
-  if (const auto* nested = dynamic_cast<const std::nested_exception*>(&e)) {
-    if (const auto inner = nested->nested_ptr()) {
-      try {
-        std::rethrow_exception(inner);
-      } catch (const std::exception& cause) {
-        return classify_soci_occ(cause, include_plain_40001);
-      } catch (...) {
-      }
-    }
-  }
-  return std::nullopt;
+  return detail::classify_sql_error(e, include_plain_40001);
+}
+
+}  // namespace
+
+std::optional<occ_info> classify_soci_occ(const std::exception& e, bool include_plain_40001) {
+  return detail::classify_nested(e, include_plain_40001, &classify_one);
 }
 
 bool is_soci_occ_conflict(const std::exception& e) {
