@@ -32,23 +32,6 @@ bool wait_socket(PGconn* conn, bool for_write, steady::time_point deadline) {
   }
 }
 
-std::string field(const PGresult* res, int code) {
-  const char* v = PQresultErrorField(res, code);
-  return v != nullptr ? v : "";
-}
-
-void deliver_notice(void* arg, const PGresult* res) {
-  const auto* handler = static_cast<const notice_handler*>(arg);
-  if (handler == nullptr || !*handler) return;
-  try {
-    (*handler)(notice{field(res, PG_DIAG_SEVERITY), field(res, PG_DIAG_SQLSTATE),
-                      field(res, PG_DIAG_MESSAGE_PRIMARY), field(res, PG_DIAG_MESSAGE_DETAIL),
-                      field(res, PG_DIAG_MESSAGE_HINT)});
-  } catch (...) {
-    // libpq is C: nothing may unwind through it.
-  }
-}
-
 // Drops notices; what a connection gets without a handler, and before its handler is freed.
 void drop_notice(void*, const PGresult*) {}
 
@@ -129,7 +112,7 @@ PGconn* connection::release() noexcept {
 void connection::set_notice_handler(notice_handler handler) {
   if (conn_ == nullptr) throw connection_error("set_notice_handler on a closed connection");
   auto next = std::make_unique<notice_handler>(std::move(handler));
-  PQsetNoticeReceiver(conn_, deliver_notice, next.get());
+  PQsetNoticeReceiver(conn_, detail::deliver_notice, next.get());
   notices_ = std::move(next);
 }
 

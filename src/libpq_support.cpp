@@ -1,5 +1,6 @@
 #include "libpq_support.hpp"
 
+#include "dsql/notice.hpp"
 #include "util/printable.hpp"
 
 #include <libpq-fe.h>
@@ -36,6 +37,27 @@ connection_error connect_timeout_error(const resolved_config& settings) {
 // Anything that arrived unasked on an idle connection is a notice, a parameter change or the
 // server's goodbye; reading it tells them apart, and the second round catches an EOF that
 // followed a FATAL message.
+namespace {
+
+std::string field(const PGresult* res, int code) {
+  const char* v = PQresultErrorField(res, code);
+  return v != nullptr ? v : "";
+}
+
+}  // namespace
+
+void deliver_notice(void* arg, const PGresult* res) {
+  const auto* handler = static_cast<const notice_handler*>(arg);
+  if (handler == nullptr || !*handler) return;
+  try {
+    (*handler)(notice{field(res, PG_DIAG_SEVERITY), field(res, PG_DIAG_SQLSTATE),
+                      field(res, PG_DIAG_MESSAGE_PRIMARY), field(res, PG_DIAG_MESSAGE_DETAIL),
+                      field(res, PG_DIAG_MESSAGE_HINT)});
+  } catch (...) {
+    // libpq is C: nothing may unwind through it.
+  }
+}
+
 std::string conninfo_quote(std::string_view value) {
   std::string out;
   out.reserve(value.size() + 2);

@@ -11,6 +11,7 @@
 #include "dsql/errors.hpp"
 
 typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
 
 namespace dsql::detail {
 
@@ -18,6 +19,10 @@ namespace dsql::detail {
 std::string conninfo_quote(std::string_view value);
 // `key='value'` pairs separated by spaces: the conninfo string libpqxx, SOCI and psql take.
 std::string conninfo_string(const std::vector<std::pair<std::string, std::string>>& params);
+
+// A libpq notice receiver (PQsetNoticeReceiver) that hands each notice to the
+// dsql::notice_handler `arg` points to (nullptr or empty: dropped). Never throws into libpq.
+void deliver_notice(void* arg, const PGresult* res);
 
 // PQconnectStartParams with `params` and the token as the password, verbose errors on (they
 // must be set before the server answers). Never null; check PQstatus for CONNECTION_BAD.

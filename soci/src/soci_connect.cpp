@@ -11,16 +11,7 @@
 
 namespace dsql {
 namespace detail {
-namespace {
-
 using util::wipe;
-
-std::string field(const PGresult* res, int code) {
-  const char* v = PQresultErrorField(res, code);
-  return v == nullptr ? std::string() : std::string(v);
-}
-
-}  // namespace
 
 soci_token_factory::soci_token_factory(std::shared_ptr<connector> source)
     : source_(std::move(source)) {
@@ -54,8 +45,7 @@ soci_token_factory::soci_token_factory(std::shared_ptr<connector> source)
   // The backend keeps its own copy of the parameters; keep the password-less one there.
   backend->connectionParameters_ = parameters;
   // libpq's default would print every notice on stderr, raw; the config decides instead.
-  PQsetNoticeReceiver(backend->conn_, &soci_token_factory::deliver_notice,
-                      const_cast<notice_handler*>(&on_notice_));
+  PQsetNoticeReceiver(backend->conn_, &deliver_notice, const_cast<notice_handler*>(&on_notice_));
   return backend.release();
 }
 
@@ -90,18 +80,6 @@ std::unique_ptr<::soci::postgresql_session_backend> soci_token_factory::open_bac
     constexpr std::string_view prefix = "Cannot establish connection to the database.\n";
     if (message.compare(0, prefix.size(), prefix) == 0) message.erase(0, prefix.size());
     throw_connect_failure(message, source_->settings());
-  }
-}
-
-void soci_token_factory::deliver_notice(void* arg, const PGresult* res) {
-  const auto* handler = static_cast<const notice_handler*>(arg);
-  if (handler == nullptr || !*handler) return;
-  try {
-    (*handler)(notice{field(res, PG_DIAG_SEVERITY), field(res, PG_DIAG_SQLSTATE),
-                      field(res, PG_DIAG_MESSAGE_PRIMARY), field(res, PG_DIAG_MESSAGE_DETAIL),
-                      field(res, PG_DIAG_MESSAGE_HINT)});
-  } catch (...) {
-    // A notice handler must not throw through libpq's C frames.
   }
 }
 

@@ -33,7 +33,6 @@ class soci_token_factory final : public ::soci::backend_factory {
  private:
   std::unique_ptr<::soci::postgresql_session_backend> open_backend(
       const ::soci::connection_parameters& parameters, std::string token) const;
-  static void deliver_notice(void* arg, const PGresult* res);
 
   std::shared_ptr<connector> source_;
   std::string conninfo_;  // the connector's libpq parameters, without the password
