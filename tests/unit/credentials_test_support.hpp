@@ -17,6 +17,7 @@
 
 #include "credentials/sources.hpp"
 #include "dsql/errors.hpp"
+#include "support/scratch_dir.hpp"
 #include "test_support.hpp"
 #include "util/time_format.hpp"
 
@@ -192,41 +193,8 @@ inline credential_sources::network_settings fast_network() {
   return n;
 }
 
-class temp_dir {
- public:
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "dsql-cred-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string p = file(name);
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) throw std::runtime_error("cannot write " + p);
-    return p;
-  }
-  // A /bin/sh script; run directly by path, never through a shell command line.
-  std::string script(const std::string& name, const std::string& body) const {
-    const std::string p = write(name, "#!/bin/sh\n" + body);
-    ::chmod(p.c_str(), 0755);
-    return p;
-  }
-
- private:
-  std::string path_;
-};
+// The credentials tests' name for it.
+using temp_dir = scratch_dir;
 
 // Points the AWS file variables at `dir` and clears every other variable the chain reads, so
 // that neither the developer's ~/.aws nor their shell can change a test's outcome.
