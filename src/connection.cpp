@@ -186,7 +186,7 @@ bool connection::in_transaction() const noexcept {
 
 struct connector::state {
   resolved_config settings;
-  options opts;
+  connector_options opts;
   clock_function clock;
   token_generator generator;
   std::vector<std::pair<std::string, std::string>> params;
@@ -195,7 +195,7 @@ struct connector::state {
   std::string cached_token;
   std::chrono::system_clock::time_point cached_at{};
 
-  state(const config& cfg, options o, clock_function c)
+  state(const config& cfg, connector_options o, clock_function c)
       : settings(resolve(cfg)),
         opts(o),
         clock(c ? std::move(c) : clock_function(&std::chrono::system_clock::now)),
@@ -276,9 +276,9 @@ struct connector::state {
   }
 };
 
-connector::connector(const config& cfg) : connector(cfg, options{}) {}
+connector::connector(const config& cfg) : connector(cfg, connector_options{}) {}
 
-connector::connector(const config& cfg, options opts, clock_function clock) {
+connector::connector(const config& cfg, connector_options opts, clock_function clock) {
   if (opts.token_reuse_fraction < 0.0 || opts.token_reuse_fraction >= 1.0) {
     throw config_error("token_reuse_fraction must be at least 0 and below 1");
   }
@@ -286,48 +286,56 @@ connector::connector(const config& cfg, options opts, clock_function clock) {
 }
 
 connector::~connector() = default;
+connector::connector(connector&& other) noexcept = default;
+connector& connector::operator=(connector&& other) noexcept = default;
 
-const resolved_config& connector::settings() const noexcept {
-  return state_->settings;
+connector::state& connector::get() const {
+  if (!state_) throw error("this dsql::connector was moved from; use the one it was moved to");
+  return *state_;
 }
 
-const std::shared_ptr<credentials_provider>& connector::provider() const noexcept {
-  return state_->generator.provider();
+const resolved_config& connector::settings() const {
+  return get().settings;
+}
+
+const std::shared_ptr<credentials_provider>& connector::provider() const {
+  return get().generator.provider();
 }
 
 std::string connector::token() {
-  return state_->token();
+  return get().token();
 }
 
 std::string connector::fresh_token() {
-  return state_->fresh_token();
+  return get().fresh_token();
 }
 
 std::optional<std::string> connector::reusable_token() {
-  return state_->reusable_token();
+  return get().reusable_token();
 }
 
 std::vector<std::pair<std::string, std::string>> connector::libpq_parameters() const {
-  return state_->params;
+  return get().params;
 }
 
 connection connector::connect() {
+  state& st = get();
   // Tokens are wiped from memory as soon as libpq has them, whatever happens.
-  auto with_notices = [this](pgconn_ptr raw) {
+  auto with_notices = [&st](pgconn_ptr raw) {
     connection c(raw.release());
-    c.set_notice_handler(state_->settings.source.on_notice);
+    c.set_notice_handler(st.settings.source.on_notice);
     return c;
   };
   try {
-    util::secret tok{state_->token()};
-    return with_notices(observed_open(state_->params, tok.value, state_->settings));
+    util::secret tok{st.token()};
+    return with_notices(observed_open(st.params, tok.value, st.settings));
   } catch (const auth_error& e) {
     // An expired signature is worth one more try with a freshly signed token; anything else
     // would fail the same way again.
     if (!e.signature_expired()) throw;
   }
-  util::secret tok{state_->fresh_token()};
-  return with_notices(observed_open(state_->params, tok.value, state_->settings));
+  util::secret tok{st.fresh_token()};
+  return with_notices(observed_open(st.params, tok.value, st.settings));
 }
 
 connection connect(const config& cfg) {

@@ -60,47 +60,69 @@ class libpq_adapter final : public blocking_pool::adapter {
   std::function<void(connection&)> hook_;
 };
 
-}  // namespace
-}  // namespace detail
-
-pool::pool(const config& cfg, pool_options options) {
+std::shared_ptr<blocking_pool> start_libpq_pool(const config& cfg, pool_options options) {
   validate(options);
-  auto endpoints = detail::make_endpoints(cfg, options);
-  auto adapter = std::make_unique<detail::libpq_adapter>(options.after_connect);
-  state_ =
-      detail::blocking_pool::start(std::move(options), std::move(endpoints), std::move(adapter));
+  auto endpoints = make_endpoints(cfg, options);
+  auto adapter = std::make_unique<libpq_adapter>(options.after_connect);
+  return blocking_pool::start(std::move(options), std::move(endpoints), std::move(adapter));
 }
 
-pool::~pool() {
+}  // namespace
+
+blocking_pool_front::blocking_pool_front(std::shared_ptr<blocking_pool> engine) noexcept
+    : engine_(std::move(engine)) {}
+
+blocking_pool_front::~blocking_pool_front() {
   close();
 }
 
-const pool_options& pool::options() const noexcept {
-  return state_->options();
+blocking_pool_front::blocking_pool_front(blocking_pool_front&& other) noexcept = default;
+
+blocking_pool_front& blocking_pool_front::operator=(blocking_pool_front&& other) noexcept {
+  if (this != &other) {
+    close();
+    engine_ = std::move(other.engine_);
+  }
+  return *this;
 }
 
-lease pool::acquire() {
-  return acquire(state_->options().acquire_timeout);
+blocking_pool& blocking_pool_front::engine() const {
+  if (!engine_) throw pool_closed_error("this pool was moved from; use the one it was moved to");
+  return *engine_;
 }
 
-lease pool::acquire(std::chrono::milliseconds timeout) {
-  return lease(state_, state_->acquire(timeout));
+std::unique_ptr<pooled_slot> blocking_pool_front::acquire_slot(std::chrono::milliseconds timeout) {
+  return engine().acquire(timeout);
 }
 
-pool_stats pool::stats() const {
-  return state_->stats();
+std::shared_ptr<slot_owner> blocking_pool_front::owner() const {
+  engine();
+  return engine_;
 }
 
-std::string pool::current_endpoint() const {
-  return state_->current_endpoint();
+const pool_options& blocking_pool_front::options() const {
+  return engine().options();
 }
 
-bool pool::closed() const {
-  return state_->closed();
+pool_stats blocking_pool_front::stats() const {
+  return engine().stats();
 }
 
-bool pool::close(std::chrono::milliseconds wait_for_leases) {
-  return state_->close(wait_for_leases);
+std::string blocking_pool_front::current_endpoint() const {
+  return engine().current_endpoint();
 }
+
+bool blocking_pool_front::closed() const {
+  return !engine_ || engine_->closed();
+}
+
+bool blocking_pool_front::close(std::chrono::milliseconds wait_for_leases) {
+  return !engine_ || engine_->close(wait_for_leases);
+}
+
+}  // namespace detail
+
+pool::pool(const config& cfg, pool_options options)
+    : blocking_pool_front(detail::start_libpq_pool(cfg, std::move(options))) {}
 
 }  // namespace dsql

@@ -45,7 +45,7 @@ endpoint_spec parse_endpoint(const std::string& text) {
 }
 
 std::vector<pool_endpoint> make_endpoints(const config& cfg, const pool_options& options) {
-  connector::options copts;
+  connector_options copts;
   copts.token_reuse_fraction = options.token_reuse_fraction;
   const auto make = [&](const config& c) {
     auto source = std::make_shared<connector>(c, copts);

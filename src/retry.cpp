@@ -167,7 +167,7 @@ std::chrono::milliseconds retry_loop::next_delay() {
   const auto give_up = [&](const std::string& why) {
     std::string what = "OCC conflict" + (info->code.empty() ? "" : " (" + info->code + ")") + " " +
                        why + ": " + info->message;
-    throw occ_conflict_error(what, info->sqlstate, info->message, attempt_, info->code);
+    throw occ_conflict_error(what, {info->sqlstate, info->message}, attempt_, info->code);
   };
   if (attempt_ >= options_.max_attempts) {
     give_up("persisted after " + std::to_string(attempt_) + " attempt" +

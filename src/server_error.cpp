@@ -132,20 +132,20 @@ void throw_connect_failure(const std::string& libpq_message, const resolved_conf
                                  " refused for rate (SQLSTATE 53400): " + message +
                                  "; the cluster limits new connections per second: retry after "
                                  "a backoff, or open fewer connections at once",
-                             f.sqlstate, f.message);
+                             {f.sqlstate, f.message, f.detail, f.hint});
   }
   if (f.sqlstate == "53300") {
     throw too_many_connections_error(
         "connection to " + where + " refused, capacity exhausted (SQLSTATE 53300): " + message +
             "; the cluster's quota of open connections is used up: close idle connections, "
             "lower pool max_size, or raise the quota",
-        f.sqlstate, f.message);
+        {f.sqlstate, f.message, f.detail, f.hint});
   }
   if (refused) {
     const std::string diagnosis = diagnose_refusal(f, settings);
     const std::string what = "login to " + where + " as " + util::quoted(settings.source.user) +
                              " refused: " + message + hint + "; " + diagnosis;
-    throw auth_error(what, f.sqlstate, f.message, f.hint, diagnosis);
+    throw auth_error(what, {f.sqlstate, f.message, f.detail, f.hint, diagnosis});
   }
   throw connection_error("could not connect to " + where + ": " + message +
                          (f.severity.empty() ? "" : hint));
@@ -163,8 +163,8 @@ void throw_result_error(PGconn* conn, PGresult* res) {
   // to keep the server's whole sentence.
   std::string what = util::printable(message, 1000);
   if (!sqlstate.empty()) what = sqlstate + ": " + what;
-  throw sql_error(what, sqlstate, message, field(res, PG_DIAG_MESSAGE_HINT),
-                  field(res, PG_DIAG_MESSAGE_DETAIL));
+  throw sql_error(what, {std::move(sqlstate), std::move(message),
+                         field(res, PG_DIAG_MESSAGE_DETAIL), field(res, PG_DIAG_MESSAGE_HINT)});
 }
 
 }  // namespace dsql::detail

@@ -452,33 +452,48 @@ async_pool::~async_pool() {
   close();
 }
 
-async_pool::executor_type async_pool::get_executor() const {
-  return impl_->executor();
+async_pool::async_pool(async_pool&& other) noexcept = default;
+
+async_pool& async_pool::operator=(async_pool&& other) noexcept {
+  if (this != &other) {
+    close();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
 }
 
-const pool_options& async_pool::options() const noexcept {
-  return impl_->options();
+const std::shared_ptr<detail::async_pool_impl>& async_pool::impl() const {
+  if (!impl_) throw pool_closed_error("this pool was moved from; use the one it was moved to");
+  return impl_;
+}
+
+async_pool::executor_type async_pool::get_executor() const {
+  return impl()->executor();
+}
+
+const pool_options& async_pool::options() const {
+  return impl()->options();
 }
 
 pool_stats async_pool::stats() const {
-  return impl_->stats();
+  return impl()->stats();
 }
 
 std::string async_pool::current_endpoint() const {
-  return impl_->current_endpoint();
+  return impl()->current_endpoint();
 }
 
 void async_pool::close() {
-  impl_->close();
+  if (impl_) impl_->close();
 }
 
 bool async_pool::closed() const {
-  return impl_->closed();
+  return !impl_ || impl_->closed();
 }
 
 void async_pool::start_acquire(std::chrono::milliseconds timeout,
                                detail::completion<std::exception_ptr, async_lease> done) {
-  impl_->acquire(timeout, std::move(done));
+  impl()->acquire(timeout, std::move(done));
 }
 
 }  // namespace dsql

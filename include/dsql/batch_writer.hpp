@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dsql/batch_info.hpp"
 #include "dsql/connection.hpp"
 #include "dsql/errors.hpp"
 #include "dsql/pool.hpp"
@@ -47,18 +48,6 @@ enum class write_method {
 enum class on_conflict {
   error,       // a duplicate key fails the batch
   do_nothing,  // INSERT ... ON CONFLICT DO NOTHING (insert method only)
-};
-
-struct batch_info {
-  std::uint64_t number = 0;     // from 0, in the order the rows were appended
-  std::uint64_t first_row = 0;  // its first row's index among all rows appended
-  std::size_t rows = 0;
-  std::size_t bytes = 0;        // its rows as COPY text
-  std::uint64_t first_tag = 0;  // the tags its first and last rows were appended with
-  std::uint64_t last_tag = 0;
-  std::string digest;            // SHA-256 of its rows as COPY text: the same rows, the same digest
-  int attempts = 0;              // after commit: how many it took
-  std::size_t rows_written = 0;  // after commit: what the server counted (fewer with do_nothing)
 };
 
 struct batch_writer_options {
@@ -95,26 +84,6 @@ struct batch_writer_stats {
   std::uint64_t batches_skipped = 0;
   std::uint64_t retries = 0;
   std::uint64_t batches_in_flight = 0;  // complete and not yet committed
-};
-
-// A batch failed for good (any error but a conflict, or conflicts past the retry options).
-// Nothing of that batch was written. Immutable once thrown: safe to read from any thread.
-class batch_error : public error {
- public:
-  batch_error(const std::string& what, batch_info batch, std::optional<std::uint64_t> row_tag,
-              std::string sqlstate)
-      : error(what), batch_(std::move(batch)), row_tag_(row_tag), sqlstate_(std::move(sqlstate)) {}
-
-  const batch_info& batch() const noexcept { return batch_; }
-  // The tag of the row the server named (COPY reports the row it failed on), if it did.
-  const std::optional<std::uint64_t>& row_tag() const noexcept { return row_tag_; }
-  // The server's SQLSTATE, or empty when the error was not the server's.
-  const std::string& sqlstate() const noexcept { return sqlstate_; }
-
- private:
-  batch_info batch_;
-  std::optional<std::uint64_t> row_tag_;
-  std::string sqlstate_;
 };
 
 // Thread-safety: append, drain, flush and finish from one thread at a time; stats() from any.

@@ -77,22 +77,31 @@ connection connect(const config& cfg);
 // Same for a URI, a full endpoint or a cluster ID.
 connection connect(std::string_view host_or_uri);
 
+// How a connector reuses tokens. Plain value: copy it freely.
+struct connector_options {
+  // Reuse a token for new connections until this share of its lifetime has passed; 0 signs a
+  // fresh token for every connection. At least 0, below 1.
+  double token_reuse_fraction = 0.0;
+};
+
 // Opens connections for one resolved configuration: credentials are resolved once (and cached),
-// tokens are signed per connection or reused while young. Shared by the pool. Thread-safe.
+// tokens are signed per connection or reused while young. Shared by the pools. Thread-safe:
+// every member may be called from any thread at once. Movable: a moved-from connector may only
+// be destroyed or assigned to; its other members throw dsql::error.
 class connector {
  public:
-  struct options {
-    // Reuse a token for new connections until this share of its lifetime has passed; 0 signs a
-    // fresh token for every connection.
-    double token_reuse_fraction = 0.0;
-  };
-
+  // Resolves the config (config_error when it cannot work); signs and connects nothing yet.
   explicit connector(const config& cfg);
-  connector(const config& cfg, options opts, clock_function clock = {});
+  // The same with token reuse options and a clock (for tests; empty: the system clock).
+  connector(const config& cfg, connector_options opts, clock_function clock = {});
   ~connector();
+  connector(connector&& other) noexcept;
+  connector& operator=(connector&& other) noexcept;
   connector(const connector&) = delete;
   connector& operator=(const connector&) = delete;
 
+  // Opens a connection with a token (fresh, or reused per the options); a refusal for an
+  // expired signature is retried once with a fresh token. Throws as dsql::connect does.
   connection connect();
   // A token for this endpoint, fresh or reused per the options. May resolve credentials, which
   // can block (files, credential_process, IMDS, STS).
@@ -103,16 +112,18 @@ class connector {
   // The token token() would reuse, when one is young enough; never signs and never resolves
   // credentials, so it does not block. Empty when token() would sign.
   std::optional<std::string> reusable_token();
-  const resolved_config& settings() const noexcept;
+  // The resolved configuration every connection uses.
+  const resolved_config& settings() const;
   // The provider that signs this connector's tokens: config.credentials, or the cached default
   // chain. Its credentials are resolved (and cached) on first use.
-  const std::shared_ptr<credentials_provider>& provider() const noexcept;
+  const std::shared_ptr<credentials_provider>& provider() const;
 
   // The libpq keyword/value pairs used to connect, without the password.
   std::vector<std::pair<std::string, std::string>> libpq_parameters() const;
 
  private:
   struct state;
+  state& get() const;
   std::unique_ptr<state> state_;
 };
 

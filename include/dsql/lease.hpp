@@ -13,12 +13,6 @@
 
 namespace dsql {
 
-// A lease was used after it was released, discarded or moved from.
-class lease_error : public error {
- public:
-  using error::error;
-};
-
 namespace detail {
 
 // One pooled connection as the pool engine sees it; each adapter's slot holds its connection.

@@ -24,25 +24,6 @@
 
 namespace dsql {
 
-// A migration could not be planned or applied. file() and line() say where, when a statement or
-// a file is the cause (empty and 0 otherwise); what() starts with "file:line: " then.
-// Immutable once thrown: safe to read from any thread.
-class migration_error : public error {
- public:
-  explicit migration_error(const std::string& what, std::string file = {}, std::size_t line = 0,
-                           std::string version = {})
-      : error(what), file_(std::move(file)), line_(line), version_(std::move(version)) {}
-
-  const std::string& file() const noexcept { return file_; }
-  std::size_t line() const noexcept { return line_; }
-  const std::string& version() const noexcept { return version_; }
-
- private:
-  std::string file_;
-  std::size_t line_;
-  std::string version_;
-};
-
 // A file V<version>__<name>.sql. Versions are numbers separated by dots or single underscores
 // (V1, V1.2, V2_1); they are compared part by part, numerically, so 1 < 1.2 < 1.10 < 2, and 1
 // and 1.0 name the same version.

@@ -21,19 +21,6 @@
 
 namespace dsql {
 
-// acquire() or another pool call after close().
-class pool_closed_error : public error {
- public:
-  using error::error;
-};
-
-// acquire() found no connection before its timeout. The message names the last connect failure,
-// if any, because during an outage that is the real cause.
-class pool_timeout_error : public error {
- public:
-  using error::error;
-};
-
 struct pool_options {
   // Connections kept open even when idle; the upkeep thread refills to this.
   std::size_t min_size = 0;
@@ -106,6 +93,53 @@ struct pool_stats {
 
 namespace detail {
 class blocking_pool;
+
+// What every blocking pool (dsql::pool, dsql::pqxx_pool, dsql::soci_pool) offers besides
+// acquire(): one front end over the shared engine. Thread-safe: every member may be called from
+// any thread at once. Movable: leases already out are unaffected, and a moved-from pool acts as
+// a closed one (its members throw pool_closed_error; close() and closed() still answer).
+class blocking_pool_front {
+ public:
+  blocking_pool_front(blocking_pool_front&& other) noexcept;
+  // Closes this pool (as close() does, without waiting), then takes over `other`'s.
+  blocking_pool_front& operator=(blocking_pool_front&& other) noexcept;
+  blocking_pool_front(const blocking_pool_front&) = delete;
+  blocking_pool_front& operator=(const blocking_pool_front&) = delete;
+
+  // Counts and sizes at this moment.
+  pool_stats stats() const;
+  // The options the pool was made with, as validated.
+  const pool_options& options() const;
+  // The "host:port" that new connections go to now.
+  std::string current_endpoint() const;
+  // Stops handing out connections: waiters and later acquires get pool_closed_error, idle
+  // connections are closed, the upkeep thread stops. Leases still out are not interrupted; this
+  // waits up to wait_for_leases for them to come back and returns true when none is left out.
+  // Idempotent.
+  bool close(std::chrono::milliseconds wait_for_leases = std::chrono::milliseconds(0));
+  // True once close() was called (or the pool was moved from).
+  bool closed() const;
+
+ protected:
+  explicit blocking_pool_front(std::shared_ptr<blocking_pool> engine) noexcept;
+  // Closes the pool; leases still out stay usable and their connections are closed on return.
+  ~blocking_pool_front();
+
+  // A lease of type Lease on a connection, waiting up to `timeout`.
+  template <class Lease>
+  Lease take(std::chrono::milliseconds timeout) {
+    auto slot = acquire_slot(timeout);
+    return Lease(owner(), std::move(slot));
+  }
+
+ private:
+  blocking_pool& engine() const;
+  std::unique_ptr<pooled_slot> acquire_slot(std::chrono::milliseconds timeout);
+  std::shared_ptr<slot_owner> owner() const;
+
+  std::shared_ptr<blocking_pool> engine_;
+};
+
 }  // namespace detail
 
 // Exclusive use of one pooled connection. Move-only; gives the connection back when destroyed.
@@ -116,36 +150,19 @@ class lease : public detail::basic_lease<connection> {
   using basic_lease::basic_lease;
 };
 
-// Thread-safe.
-class pool {
+// A pool of libpq connections (dsql::connection). Thread-safe: every member may be called from
+// any thread at once. Movable (see detail::blocking_pool_front); destroying it closes it.
+class pool : public detail::blocking_pool_front {
  public:
   // Resolves the config (once per endpoint) and starts the upkeep thread; does not wait for a
   // connection. Throws config_error for bad options or config.
   explicit pool(const config& cfg, pool_options options = {});
-  // Closes the pool; leases still out stay usable and their connections are closed on return.
-  ~pool();
-  pool(const pool&) = delete;
-  pool& operator=(const pool&) = delete;
 
-  // Waits up to options.acquire_timeout. Throws pool_closed_error, pool_timeout_error, or the
+  // Waits up to options().acquire_timeout. Throws pool_closed_error, pool_timeout_error, or the
   // error of a connect (or after_connect hook) made for this call.
-  lease acquire();
-  lease acquire(std::chrono::milliseconds timeout);
-
-  pool_stats stats() const;
-  const pool_options& options() const noexcept;
-  // The "host:port" that new connections go to now.
-  std::string current_endpoint() const;
-
-  // Stops handing out connections: waiters and later acquires get pool_closed_error, idle
-  // connections are closed, the upkeep thread stops. Leases still out are not interrupted; this
-  // waits up to wait_for_leases for them to come back and returns true when none is left out.
-  // Idempotent.
-  bool close(std::chrono::milliseconds wait_for_leases = std::chrono::milliseconds(0));
-  bool closed() const;
-
- private:
-  std::shared_ptr<detail::blocking_pool> state_;
+  lease acquire() { return take<lease>(options().acquire_timeout); }
+  // The same, waiting up to `timeout`.
+  lease acquire(std::chrono::milliseconds timeout) { return take<lease>(timeout); }
 };
 
 }  // namespace dsql

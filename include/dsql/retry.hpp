@@ -80,24 +80,6 @@ void validate(const retry_options& options);
 // jitter. Exposed for tests and for users who drive their own loop.
 std::chrono::milliseconds backoff_delay(const retry_options& options, int retry, double random01);
 
-// Every attempt conflicted, or the time budget ran out.
-class occ_conflict_error : public sql_error {
- public:
-  occ_conflict_error(const std::string& what, std::string sqlstate, std::string server_message,
-                     int attempts, std::string code)
-      : sql_error(what, std::move(sqlstate), std::move(server_message)),
-        attempts_(attempts),
-        code_(std::move(code)) {}
-
-  int attempts() const noexcept { return attempts_; }
-  // OC000, OC001, or empty for a plain serialization failure.
-  const std::string& occ_code() const noexcept { return code_; }
-
- private:
-  int attempts_;
-  std::string code_;
-};
-
 namespace detail {
 
 using occ_classifier = std::optional<occ_info> (*)(const std::exception&, bool);

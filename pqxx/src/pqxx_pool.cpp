@@ -51,53 +51,25 @@ class pqxx_adapter final : public blocking_pool::adapter {
   std::function<void(pqxx::connection&)> hook_;
 };
 
-}  // namespace
-}  // namespace detail
-
-pqxx_pool::pqxx_pool(const config& cfg, pool_options options,
-                     std::function<void(pqxx::connection&)> after_connect) {
+std::shared_ptr<blocking_pool> start_pqxx_pool(const config& cfg, pool_options options,
+                                               std::function<void(pqxx::connection&)> hook) {
   validate(options);
   if (options.after_connect) {
     throw config_error(
         "pqxx_pool cannot run pool_options.after_connect (it takes a dsql::connection); pass a "
         "pqxx hook to pqxx_pool instead");
   }
-  auto endpoints = detail::make_endpoints(cfg, options);
-  state_ = detail::blocking_pool::start(
-      std::move(options), std::move(endpoints),
-      std::make_unique<detail::pqxx_adapter>(std::move(after_connect)));
+  auto endpoints = make_endpoints(cfg, options);
+  return blocking_pool::start(std::move(options), std::move(endpoints),
+                              std::make_unique<pqxx_adapter>(std::move(hook)));
 }
 
-pqxx_pool::~pqxx_pool() {
-  close();
-}
+}  // namespace
+}  // namespace detail
 
-pqxx_pool::lease pqxx_pool::acquire() {
-  return acquire(state_->options().acquire_timeout);
-}
-
-pqxx_pool::lease pqxx_pool::acquire(std::chrono::milliseconds timeout) {
-  return lease(state_, state_->acquire(timeout));
-}
-
-pool_stats pqxx_pool::stats() const {
-  return state_->stats();
-}
-
-const pool_options& pqxx_pool::options() const noexcept {
-  return state_->options();
-}
-
-std::string pqxx_pool::current_endpoint() const {
-  return state_->current_endpoint();
-}
-
-bool pqxx_pool::close(std::chrono::milliseconds wait_for_leases) {
-  return state_->close(wait_for_leases);
-}
-
-bool pqxx_pool::closed() const {
-  return state_->closed();
-}
+pqxx_pool::pqxx_pool(const config& cfg, pool_options options,
+                     std::function<void(pqxx::connection&)> after_connect)
+    : blocking_pool_front(
+          detail::start_pqxx_pool(cfg, std::move(options), std::move(after_connect))) {}
 
 }  // namespace dsql

@@ -101,7 +101,8 @@ PGconn* soci_libpq_handle(::soci::session& s) noexcept {
 
 bool soci_session_idle(::soci::session& s) noexcept {
   PGconn* c = soci_libpq_handle(s);
-  return c != nullptr && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE;
+  return c != nullptr && PQstatus(c) == CONNECTION_OK &&
+         transaction_status_of(c) == transaction_state::idle;
 }
 
 }  // namespace detail

@@ -51,13 +51,13 @@ class soci_adapter final : public blocking_pool::adapter {
     auto& session = static_cast<soci_slot&>(s).conn;
     PGconn* c = session ? soci_libpq_handle(*session) : nullptr;
     if (c == nullptr || PQstatus(c) != CONNECTION_OK) return false;
-    const auto ts = PQtransactionStatus(c);
-    if (ts == PQTRANS_IDLE) return true;
-    if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR) return false;
+    const transaction_state ts = transaction_status_of(c);
+    if (ts == transaction_state::idle) return true;
+    if (ts != transaction_state::in_transaction && ts != transaction_state::failed) return false;
     PGresult* r = PQexec(c, "ROLLBACK");
     const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
-    return ok && PQtransactionStatus(c) == PQTRANS_IDLE;
+    return ok && transaction_status_of(c) == transaction_state::idle;
   }
 
  private:
@@ -65,53 +65,25 @@ class soci_adapter final : public blocking_pool::adapter {
   std::map<const connector*, std::unique_ptr<soci_token_factory>> factories_;
 };
 
-}  // namespace
-}  // namespace detail
-
-soci_pool::soci_pool(const config& cfg, pool_options options,
-                     std::function<void(::soci::session&)> after_connect) {
+std::shared_ptr<blocking_pool> start_soci_pool(const config& cfg, pool_options options,
+                                               std::function<void(::soci::session&)> hook) {
   validate(options);
   if (options.after_connect) {
     throw config_error(
         "soci_pool cannot run pool_options.after_connect (it takes a dsql::connection); pass a "
         "SOCI hook to soci_pool instead");
   }
-  auto endpoints = detail::make_endpoints(cfg, options);
-  auto adapter = std::make_unique<detail::soci_adapter>(endpoints, std::move(after_connect));
-  state_ =
-      detail::blocking_pool::start(std::move(options), std::move(endpoints), std::move(adapter));
+  auto endpoints = make_endpoints(cfg, options);
+  auto adapter = std::make_unique<soci_adapter>(endpoints, std::move(hook));
+  return blocking_pool::start(std::move(options), std::move(endpoints), std::move(adapter));
 }
 
-soci_pool::~soci_pool() {
-  close();
-}
+}  // namespace
+}  // namespace detail
 
-soci_pool::lease soci_pool::acquire() {
-  return acquire(state_->options().acquire_timeout);
-}
-
-soci_pool::lease soci_pool::acquire(std::chrono::milliseconds timeout) {
-  return lease(state_, state_->acquire(timeout));
-}
-
-pool_stats soci_pool::stats() const {
-  return state_->stats();
-}
-
-const pool_options& soci_pool::options() const noexcept {
-  return state_->options();
-}
-
-std::string soci_pool::current_endpoint() const {
-  return state_->current_endpoint();
-}
-
-bool soci_pool::close(std::chrono::milliseconds wait_for_leases) {
-  return state_->close(wait_for_leases);
-}
-
-bool soci_pool::closed() const {
-  return state_->closed();
-}
+soci_pool::soci_pool(const config& cfg, pool_options options,
+                     std::function<void(::soci::session&)> after_connect)
+    : blocking_pool_front(
+          detail::start_soci_pool(cfg, std::move(options), std::move(after_connect))) {}
 
 }  // namespace dsql

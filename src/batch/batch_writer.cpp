@@ -211,7 +211,7 @@ void batch_writer::state::write(pending_batch& b) {
                           std::to_string(b.info.first_row + 1) + " to " +
                           std::to_string(b.info.first_row + b.info.rows) +
                           ") was not written: " + e.what(),
-                      b.info, tag, sql ? sql->sqlstate() : std::string());
+                      b.info, tag, sql ? server_diagnostics(*sql) : server_diagnostics());
   }
   b.info.attempts = attempts;
   {

@@ -93,7 +93,7 @@ TEST_F(AsyncTransactionTest, APersistentConflictEndsInATypedError) {
       ADD_FAILURE() << "expected occ_conflict_error";
     } catch (const occ_conflict_error& e) {
       EXPECT_EQ(e.attempts(), 3);
-      EXPECT_EQ(e.occ_code(), std::string("OC000"));
+      EXPECT_EQ(e.code(), std::string("OC000"));
       EXPECT_EQ(e.sqlstate(), std::string("40001"));
     }
   });

@@ -199,7 +199,7 @@ TEST_F(Connector, MappedRoleConnectsWithADbConnectToken) {
 TEST_F(Connector, ExpiredTokenIsRetriedOnceThenReportedAsClockTrouble) {
   // A clock two hours behind signs tokens that are already expired for the server.
   const config cfg = ep().config();
-  connector behind(cfg, connector::options{},
+  connector behind(cfg, connector_options{},
                    [] { return std::chrono::system_clock::now() - std::chrono::hours(2); });
   const auto e = caught<auth_error>([&] { behind.connect(); });
   EXPECT_TRUE(e.signature_expired()) << e.what();
@@ -235,14 +235,14 @@ TEST_F(Connector, TokenReuseFollowsTheConfiguredShareOfItsLifetime) {
   auto now = std::chrono::system_clock::now();
   config cfg = ep().config();
   cfg.token_duration_seconds = 100;
-  connector reusing(cfg, connector::options{0.8}, [&] { return now; });
+  connector reusing(cfg, connector_options{0.8}, [&] { return now; });
   const std::string first = reusing.token();
   now += std::chrono::seconds(79);
   EXPECT_EQ(reusing.token(), first);
   now += std::chrono::seconds(2);
   EXPECT_NE(reusing.token(), first);
 
-  connector fresh(cfg, connector::options{}, [&] { return now; });
+  connector fresh(cfg, connector_options{}, [&] { return now; });
   const std::string a = fresh.token();
   now += std::chrono::seconds(1);
   EXPECT_NE(fresh.token(), a);

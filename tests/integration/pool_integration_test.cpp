@@ -136,13 +136,35 @@ TEST_F(PoolIntegration, PersistentConflictEndsInATypedError) {
     FAIL() << "expected occ_conflict_error";
   } catch (const occ_conflict_error& e) {
     EXPECT_EQ(e.attempts(), 3);
-    EXPECT_EQ(e.occ_code(), "OC000");
+    EXPECT_EQ(e.code(), "OC000");
     EXPECT_EQ(e.sqlstate(), "40001");
     EXPECT_NE(e.server_message().find("OC000"), std::string::npos);
   }
   EXPECT_EQ(calls, 3);
   p.acquire()->exec("DSQL LOCAL RESET FAULTS");
   EXPECT_EQ(scalar(*p.acquire(), "SELECT count(*) FROM items WHERE id = 4"), 0);
+}
+
+TEST_F(PoolIntegration, AMovedPoolKeepsItsConnectionsAndTheMovedFromOneIsClosed) {
+  pool first(ep.config());
+  lease out = first.acquire();
+  out->exec("SELECT 1");
+  pool second(std::move(first));
+  EXPECT_TRUE(first.closed());  // NOLINT(bugprone-use-after-move): what the test is about
+  EXPECT_THROW(first.acquire(), pool_closed_error);
+  EXPECT_THROW(first.stats(), pool_closed_error);
+  EXPECT_TRUE(first.close());
+  // The lease taken before the move still works and goes back to the pool it came from.
+  EXPECT_EQ(scalar(*out, "SELECT 2"), 2);
+  out.release();
+  EXPECT_EQ(second.stats().idle, 1u);
+  EXPECT_EQ(scalar(*second.acquire(), "SELECT 3"), 3);
+  // Assigning closes the pool assigned to.
+  pool third(ep.config());
+  pool& kept = third;
+  kept = std::move(second);
+  EXPECT_FALSE(kept.closed());
+  EXPECT_EQ(kept.stats().created, 1u);
 }
 
 TEST_F(PoolIntegration, OtherErrorsSurfaceAtOnceAfterRollback) {

@@ -100,13 +100,13 @@ TEST_F(PqxxIntegration, PersistentConflictEndsInATypedError) {
     pqxx::nontransaction(*c).exec("DSQL LOCAL FAIL NEXT STATEMENT WITH OC001 TIMES 10");
   }
   try {
-    run_pqxx_transaction(
+    run_transaction(
         source, [](pqxx::work& w) { w.exec("UPDATE counter SET n = 5 WHERE id = 1"); },
         fast_retry(2));
     FAIL() << "expected occ_conflict_error";
   } catch (const occ_conflict_error& e) {
     EXPECT_EQ(e.attempts(), 2);
-    EXPECT_EQ(e.occ_code(), "OC001");
+    EXPECT_EQ(e.code(), "OC001");
   }
 }
 

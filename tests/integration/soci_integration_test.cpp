@@ -178,13 +178,13 @@ TEST_F(SociIntegration, PersistentConflictEndsInATypedError) {
   auto source = std::make_shared<connector>(ep.config());
   *soci_connect(source) << "DSQL LOCAL FAIL NEXT COMMIT WITH OC000 TIMES 10";
   try {
-    run_soci_transaction(
+    run_transaction(
         source, [](::soci::session& s) { s << "UPDATE counter SET n = 5 WHERE id = 1"; },
         fast_retry(3));
     FAIL() << "expected occ_conflict_error";
   } catch (const occ_conflict_error& e) {
     EXPECT_EQ(e.attempts(), 3);
-    EXPECT_EQ(e.occ_code(), "OC000");
+    EXPECT_EQ(e.code(), "OC000");
   }
 }
 

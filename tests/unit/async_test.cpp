@@ -166,6 +166,26 @@ TEST(AsyncPool, CancelledAndClosedAcquiresLeaveNothingBehind) {
   EXPECT_THROW(std::rethrow_exception(after), pool_closed_error);
 }
 
+TEST(AsyncPool, AMovedPoolKeepsItsStateAndTheMovedFromOneIsClosed) {
+  asio::io_context io;
+  pool_options o;
+  o.connect_backoff_initial = std::chrono::seconds(20);
+  o.connect_backoff_max = std::chrono::seconds(20);
+  async_pool first(io.get_executor(), loopback_config(test::free_loopback_port()), o);
+  first.async_acquire([](std::exception_ptr, async_lease) {});  // one failed connect
+  io.run();
+  async_pool second(std::move(first));
+  EXPECT_EQ(second.stats().failed_connects, 1u);
+  EXPECT_TRUE(first.closed());  // NOLINT(bugprone-use-after-move): what the test is about
+  EXPECT_THROW(first.stats(), pool_closed_error);
+  EXPECT_THROW(first.async_acquire([](std::exception_ptr, async_lease) {}), pool_closed_error);
+  first.close();  // still answers
+  async_pool third(io.get_executor(), loopback_config(1), o);
+  third = std::move(second);
+  EXPECT_FALSE(third.closed());
+  EXPECT_EQ(third.stats().failed_connects, 1u);
+}
+
 TEST(AsyncTransaction, BadRetryOptionsAreAConfigError) {
   asio::io_context io;
   async_pool pool(io.get_executor(), loopback_config(1));

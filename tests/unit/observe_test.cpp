@@ -210,12 +210,13 @@ TEST_F(Log, RetriesAreLoggedAndCounted) {
   o.max_backoff = std::chrono::milliseconds(1);
   detail::retry_loop loop(o);
   try {
-    throw sql_error("40001: (OC000)", "40001", "change conflicts with another transaction (OC000)");
+    throw sql_error("40001: (OC000)",
+                    {"40001", "change conflicts with another transaction (OC000)"});
   } catch (...) {
     loop.next_delay();
   }
   try {
-    throw rate_limited_error("rate", "53400", "rate exceeded");
+    throw rate_limited_error("rate", {"53400", "rate exceeded"});
   } catch (...) {
     loop.next_delay();
   }

@@ -56,7 +56,7 @@ TEST(PqxxClassify, SqlErrorsWithMarkers) {
   EXPECT_FALSE(is_pqxx_occ_conflict(pqxx::sql_error("duplicate key (OC000)", "INSERT", "23505")));
   EXPECT_FALSE(is_pqxx_occ_conflict(pqxx::broken_connection("gone")));
   // dsql's own errors too, so that one classifier serves mixed code.
-  EXPECT_TRUE(is_pqxx_occ_conflict(sql_error("x", "40001", "conflict (OC000)")));
+  EXPECT_TRUE(is_pqxx_occ_conflict(sql_error("x", {"40001", "conflict (OC000)"})));
 }
 
 #if PQXX_VERSION_MAJOR < 7

@@ -12,7 +12,7 @@ using std::chrono::milliseconds;
 
 sql_error conflict(const std::string& code) {
   const std::string message = "change conflicts with another transaction (" + code + ")";
-  return sql_error("40001: " + message, "40001", message);
+  return sql_error("40001: " + message, {"40001", message});
 }
 
 TEST(Backoff, DoublesFromInitialUpToTheCap) {
@@ -86,8 +86,8 @@ TEST(Classify, OcCodesAsTheSqlstate) {
 }
 
 TEST(Classify, Plain40001IsASerializationFailureUnlessExcluded) {
-  const sql_error pg("40001: could not serialize access due to concurrent update", "40001",
-                     "could not serialize access due to concurrent update");
+  const sql_error pg("40001: could not serialize access due to concurrent update",
+                     {"40001", "could not serialize access due to concurrent update"});
   auto info = classify_occ(pg);
   ASSERT_TRUE(info);
   EXPECT_EQ(info->kind, occ_kind::serialization);
@@ -98,8 +98,8 @@ TEST(Classify, Plain40001IsASerializationFailureUnlessExcluded) {
 }
 
 TEST(Classify, OtherErrorsAreNotConflicts) {
-  EXPECT_FALSE(is_occ_conflict(sql_error("23505: duplicate key", "23505", "duplicate key")));
-  EXPECT_FALSE(is_occ_conflict(sql_error("0A000: nope", "0A000", "SAVEPOINT (OC000)")));
+  EXPECT_FALSE(is_occ_conflict(sql_error("23505: duplicate key", {"23505", "duplicate key"})));
+  EXPECT_FALSE(is_occ_conflict(sql_error("0A000: nope", {"0A000", "SAVEPOINT (OC000)"})));
   EXPECT_FALSE(is_occ_conflict(connection_error("connection lost")));
   // Text alone is not enough: without a SQLSTATE we cannot tell a conflict from a quote of one.
   EXPECT_FALSE(is_occ_conflict(std::runtime_error("40001 (OC000)")));
@@ -133,7 +133,7 @@ TEST(Classify, WalksNestedExceptions) {
 TEST(Classify, NestedNonConflictStaysNonConflict) {
   try {
     try {
-      throw sql_error("23505: dup", "23505", "dup");
+      throw sql_error("23505: dup", {"23505", "dup"});
     } catch (...) {
       std::throw_with_nested(std::runtime_error("wrapper"));
     }
@@ -193,7 +193,7 @@ TEST(RetryLoop, GivesUpAfterMaxAttemptsWithATypedError) {
     FAIL() << "expected occ_conflict_error";
   } catch (const occ_conflict_error& e) {
     EXPECT_EQ(e.attempts(), 4);
-    EXPECT_EQ(e.occ_code(), "OC000");
+    EXPECT_EQ(e.code(), "OC000");
     EXPECT_EQ(e.sqlstate(), "40001");
     EXPECT_NE(e.server_message().find("(OC000)"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("4 attempts"), std::string::npos);
@@ -221,7 +221,7 @@ TEST(RetryLoop, OtherErrorsSurfaceAtOnceUnchanged) {
   try {
     run(o, [&](int) {
       ++calls;
-      throw sql_error("23505: duplicate key", "23505", "duplicate key");
+      throw sql_error("23505: duplicate key", {"23505", "duplicate key"});
     });
     FAIL() << "expected sql_error";
   } catch (const occ_conflict_error&) {
@@ -235,8 +235,8 @@ TEST(RetryLoop, OtherErrorsSurfaceAtOnceUnchanged) {
 }
 
 rate_limited_error rate_refusal() {
-  return rate_limited_error("connection refused for rate (SQLSTATE 53400): rate exceeded", "53400",
-                            "Unable to accept connection, rate exceeded.");
+  return rate_limited_error("connection refused for rate (SQLSTATE 53400): rate exceeded",
+                            {"53400", "Unable to accept connection, rate exceeded."});
 }
 
 TEST(RetryLoop, RetriesConnectsRefusedForRate) {
@@ -273,7 +273,7 @@ TEST(RetryLoop, RateRefusalSurfacesAsItselfWhenAttemptsRunOut) {
   EXPECT_THROW(run(o,
                    [&](int) {
                      ++calls;
-                     throw too_many_connections_error("53300", "53300", "too many");
+                     throw too_many_connections_error("53300", {"53300", "too many"});
                    }),
                too_many_connections_error);
   EXPECT_EQ(calls, 1);
@@ -301,7 +301,7 @@ TEST(RetryLoop, TimeBudgetStopsRetriesThatWouldOverrun) {
 TEST(RetryLoop, PlainSerializationFailureCanBeExcluded) {
   auto o = fast();
   o.retry_plain_serialization_failure = false;
-  const sql_error pg("40001: could not serialize", "40001", "could not serialize");
+  const sql_error pg("40001: could not serialize", {"40001", "could not serialize"});
   int calls = 0;
   EXPECT_THROW(run(o,
                    [&](int) {

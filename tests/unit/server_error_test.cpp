@@ -120,5 +120,41 @@ TEST(ServerError, QuotaRefusalsAreTheirOwnConnectionErrors) {
   }
 }
 
+// One accessor scheme for every error the server caused: the same five fields, read the same
+// way, whether the login, a quota or a statement failed.
+TEST(ServerError, EveryServerErrorNamesItsFieldsTheSameWay) {
+  const auto read = [](const std::string& libpq_message) -> server_diagnostics {
+    try {
+      throw_connect_failure(libpq_message, settings());
+    } catch (const server_diagnostics& d) {
+      return d;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "not server_diagnostics: " << e.what();
+    }
+    return {};
+  };
+  const server_diagnostics refused = read(
+      "connection to server failed: FATAL:  28000: unable to accept connection, access denied\n"
+      "DETAIL:  the token was signed for another host\nHINT:  sign for the cluster's own host\n");
+  EXPECT_EQ(refused.sqlstate(), "28000");
+  EXPECT_EQ(refused.server_message(), "unable to accept connection, access denied");
+  EXPECT_EQ(refused.detail(), "the token was signed for another host");
+  EXPECT_EQ(refused.hint(), "sign for the cluster's own host");
+  EXPECT_FALSE(refused.diagnosis().empty());
+
+  const server_diagnostics rate = read(
+      "connection to server failed: FATAL:  53400: Unable to accept connection, rate exceeded.\n"
+      "HINT:  slow down\n");
+  EXPECT_EQ(rate.sqlstate(), "53400");
+  EXPECT_EQ(rate.server_message(), "Unable to accept connection, rate exceeded.");
+  EXPECT_EQ(rate.hint(), "slow down");
+
+  const sql_error statement("23505: duplicate key", {"23505", "duplicate key", "Key (id)=(1)"});
+  const server_diagnostics& d = statement;
+  EXPECT_EQ(d.sqlstate(), "23505");
+  EXPECT_EQ(d.detail(), "Key (id)=(1)");
+  EXPECT_EQ(d.hint(), "");
+}
+
 }  // namespace
 }  // namespace dsql::detail

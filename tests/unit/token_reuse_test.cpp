@@ -37,7 +37,7 @@ config counting_config(std::atomic<int>& resolves) {
 TEST(TokenReuse, ConcurrentCallersShareOneSigning) {
   std::atomic<int> resolves{0};
   fake_clock clock;
-  connector c(counting_config(resolves), connector::options{0.8}, [&] { return clock.now(); });
+  connector c(counting_config(resolves), connector_options{0.8}, [&] { return clock.now(); });
   std::mutex m;
   std::set<std::string> tokens;
   std::vector<std::thread> threads;
@@ -56,7 +56,7 @@ TEST(TokenReuse, ConcurrentCallersShareOneSigning) {
 TEST(TokenReuse, RenewsAtTheConfiguredShareOfTheLifetime) {
   std::atomic<int> resolves{0};
   fake_clock clock;
-  connector c(counting_config(resolves), connector::options{0.8}, [&] { return clock.now(); });
+  connector c(counting_config(resolves), connector_options{0.8}, [&] { return clock.now(); });
   const auto first = c.token();
   clock.seconds += 719;  // 80% of 900 s is 720 s
   EXPECT_EQ(c.token(), first);
@@ -67,10 +67,29 @@ TEST(TokenReuse, RenewsAtTheConfiguredShareOfTheLifetime) {
   EXPECT_EQ(resolves.load(), 2);
 }
 
+TEST(TokenReuse, AMovedConnectorKeepsItsTokenAndTheMovedFromOneSaysSo) {
+  std::atomic<int> resolves{0};
+  fake_clock clock;
+  connector first(counting_config(resolves), connector_options{0.8},
+                  [&] { return clock.now(); });
+  const auto token = first.token();
+  connector second(std::move(first));
+  EXPECT_EQ(second.token(), token);
+  EXPECT_EQ(resolves.load(), 1);
+  try {
+    (void)first.token();  // NOLINT(bugprone-use-after-move): what the test is about
+    FAIL() << "a moved-from connector signed a token";
+  } catch (const error& e) {
+    EXPECT_NE(std::string(e.what()).find("moved from"), std::string::npos) << e.what();
+  }
+  first = std::move(second);
+  EXPECT_EQ(first.token(), token);
+}
+
 TEST(TokenReuse, ZeroSignsEveryTime) {
   std::atomic<int> resolves{0};
   fake_clock clock;
-  connector c(counting_config(resolves), connector::options{0.0}, [&] { return clock.now(); });
+  connector c(counting_config(resolves), connector_options{0.0}, [&] { return clock.now(); });
   c.token();
   c.token();
   EXPECT_EQ(resolves.load(), 2);
@@ -78,8 +97,8 @@ TEST(TokenReuse, ZeroSignsEveryTime) {
 
 TEST(TokenReuse, FractionOutsideZeroToOneIsRejected) {
   std::atomic<int> resolves{0};
-  EXPECT_THROW({ connector c(counting_config(resolves), connector::options{1.0}); }, config_error);
-  EXPECT_THROW({ connector c(counting_config(resolves), connector::options{-0.1}); }, config_error);
+  EXPECT_THROW({ connector c(counting_config(resolves), connector_options{1.0}); }, config_error);
+  EXPECT_THROW({ connector c(counting_config(resolves), connector_options{-0.1}); }, config_error);
 }
 
 }  // namespace

@@ -37,16 +37,13 @@ std::unique_ptr<pqxx::connection> pqxx_connect(const config& cfg);
 std::optional<occ_info> classify_pqxx_occ(const std::exception& e, bool include_plain_40001 = true);
 bool is_pqxx_occ_conflict(const std::exception& e);
 
-namespace detail {
-class blocking_pool;
-}  // namespace detail
-
 // A pool of pqxx::connection on the same engine as dsql::pool: every pool_option applies
 // (lifetime with jitter, idle retirement, validation, min_size and the upkeep thread, bounded
 // concurrent connects with backoff, multi-Region endpoints with failback), except
 // pool_options.after_connect, which takes a dsql::connection: pass a pqxx hook instead.
-// Thread-safe.
-class pqxx_pool {
+// Thread-safe: every member may be called from any thread at once. Movable (see
+// detail::blocking_pool_front); destroying it closes it.
+class pqxx_pool : public detail::blocking_pool_front {
  public:
   // Move-only; gives the connection back when destroyed. Not thread-safe.
   class lease : public detail::basic_lease<pqxx::connection, std::unique_ptr<pqxx::connection>> {
@@ -56,22 +53,11 @@ class pqxx_pool {
 
   explicit pqxx_pool(const config& cfg, pool_options options = {},
                      std::function<void(pqxx::connection&)> after_connect = {});
-  ~pqxx_pool();
-  pqxx_pool(const pqxx_pool&) = delete;
-  pqxx_pool& operator=(const pqxx_pool&) = delete;
 
-  // As dsql::pool::acquire.
-  lease acquire();
-  lease acquire(std::chrono::milliseconds timeout);
-  pool_stats stats() const;
-  const pool_options& options() const noexcept;
-  std::string current_endpoint() const;
-  // As dsql::pool::close.
-  bool close(std::chrono::milliseconds wait_for_leases = std::chrono::milliseconds(0));
-  bool closed() const;
-
- private:
-  std::shared_ptr<detail::blocking_pool> state_;
+  // As dsql::pool::acquire: waits up to options().acquire_timeout.
+  lease acquire() { return take<lease>(options().acquire_timeout); }
+  // The same, waiting up to `timeout`.
+  lease acquire(std::chrono::milliseconds timeout) { return take<lease>(timeout); }
 };
 
 namespace detail {
@@ -118,7 +104,7 @@ auto run_transaction(pqxx_pool& p, Fn&& fn, const retry_options& options = {})
 
 // The same on connections opened one per attempt.
 template <class Fn>
-auto run_pqxx_transaction(connector& source, Fn&& fn, const retry_options& options = {})
+auto run_transaction(connector& source, Fn&& fn, const retry_options& options = {})
     -> std::decay_t<std::invoke_result_t<Fn&, pqxx::work&>> {
   detail::retry_loop loop(options, &classify_pqxx_occ);
   for (;;) {

@@ -74,8 +74,9 @@ bool is_soci_occ_conflict(const std::exception& e);
 // (lifetime with jitter, idle retirement, validation, min_size and the upkeep thread, bounded
 // concurrent connects with backoff, multi-Region endpoints with failback), except
 // pool_options.after_connect, which takes a dsql::connection: pass a SOCI hook instead.
-// Thread-safe.
-class soci_pool {
+// Thread-safe: every member may be called from any thread at once. Movable (see
+// detail::blocking_pool_front); destroying it closes it.
+class soci_pool : public detail::blocking_pool_front {
  public:
   // Move-only; gives the session back when destroyed (rolled back first if a transaction was
   // left open). Not thread-safe.
@@ -86,22 +87,11 @@ class soci_pool {
 
   explicit soci_pool(const config& cfg, pool_options options = {},
                      std::function<void(::soci::session&)> after_connect = {});
-  ~soci_pool();
-  soci_pool(const soci_pool&) = delete;
-  soci_pool& operator=(const soci_pool&) = delete;
 
-  // As dsql::pool::acquire.
-  lease acquire();
-  lease acquire(std::chrono::milliseconds timeout);
-  pool_stats stats() const;
-  const pool_options& options() const noexcept;
-  std::string current_endpoint() const;
-  // As dsql::pool::close.
-  bool close(std::chrono::milliseconds wait_for_leases = std::chrono::milliseconds(0));
-  bool closed() const;
-
- private:
-  std::shared_ptr<detail::blocking_pool> state_;
+  // As dsql::pool::acquire: waits up to options().acquire_timeout.
+  lease acquire() { return take<lease>(options().acquire_timeout); }
+  // The same, waiting up to `timeout`.
+  lease acquire(std::chrono::milliseconds timeout) { return take<lease>(timeout); }
 };
 
 namespace detail {
@@ -154,8 +144,8 @@ auto run_transaction(soci_pool& p, Fn&& fn, const retry_options& options = {})
 
 // The same on sessions opened one per attempt.
 template <class Fn>
-auto run_soci_transaction(const std::shared_ptr<connector>& source, Fn&& fn,
-                          const retry_options& options = {})
+auto run_transaction(const std::shared_ptr<connector>& source, Fn&& fn,
+                     const retry_options& options = {})
     -> std::decay_t<std::invoke_result_t<Fn&, ::soci::session&>> {
   detail::retry_loop loop(options, &classify_soci_occ);
   for (;;) {

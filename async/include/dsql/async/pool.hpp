@@ -32,7 +32,9 @@ class async_pool_impl;
 }  // namespace detail
 
 // Thread-safe: every member may be called from any thread, and its operations complete on the
-// caller's executor (the pool's when the completion handler has none).
+// caller's executor (the pool's when the completion handler has none). Movable: leases out and
+// operations already started are unaffected, and a moved-from pool acts as a closed one (its
+// members throw pool_closed_error; close() and closed() still answer).
 //
 // Timers run only while the pool is in use (leases out, acquires waiting, connects in flight,
 // or fewer than min_size connections), so that io_context::run() returns once the application is
@@ -50,6 +52,9 @@ class async_pool {
              async_options connection_options = {});
   // Closes the pool (see close()).
   ~async_pool();
+  async_pool(async_pool&& other) noexcept;
+  // Closes this pool (see close()), then takes over `other`'s.
+  async_pool& operator=(async_pool&& other) noexcept;
   async_pool(const async_pool&) = delete;
   async_pool& operator=(const async_pool&) = delete;
 
@@ -74,7 +79,7 @@ class async_pool {
   }
 
   pool_stats stats() const;
-  const pool_options& options() const noexcept;
+  const pool_options& options() const;
   // The "host:port" that new connections go to now.
   std::string current_endpoint() const;
   // Stops handing out connections: waiting and later acquires get pool_closed_error, idle
@@ -83,8 +88,8 @@ class async_pool {
   void close();
   bool closed() const;
 
-  // For the library's own use (async_run_transaction).
-  const std::shared_ptr<detail::async_pool_impl>& impl() const noexcept { return impl_; }
+  // For the library's own use (async_run_transaction). Throws pool_closed_error when moved from.
+  const std::shared_ptr<detail::async_pool_impl>& impl() const;
 
  private:
   void start_acquire(std::chrono::milliseconds timeout,
