@@ -413,8 +413,9 @@ def main():
 
     status = 0
     if problems:
-        print("Undocumented public declarations in headers that must be fully documented "
-              "(scripts/api_docs.py, FULLY_DOCUMENTED_HEADERS):")
+        print("Undocumented public declarations, or classes that do not state their thread "
+              "safety, in headers that must be fully documented (FULLY_DOCUMENTED_HEADERS in "
+              "scripts/api_docs.py):")
         print("\n".join(problems))
         status = 1
     committed = open(target, encoding="utf-8").read() if os.path.exists(target) else ""
