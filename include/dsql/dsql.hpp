@@ -1,6 +1,10 @@
 #pragma once
 
-// Everything in one include.
+/// @file
+/// Everything in one include.
+
+/// @namespace dsql
+/// The Aurora DSQL Connector for C++: connections with IAM tokens, pools, OCC retry, migrations.
 
 #include "dsql/batch_writer.hpp"
 #include "dsql/config.hpp"

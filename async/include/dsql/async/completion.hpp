@@ -1,8 +1,9 @@
 #pragma once
 
-// Type-erased, move-only completion handlers, so that the asynchronous operations are compiled
-// once in the library whatever completion token the caller uses (callbacks, use_future,
-// use_awaitable). Asio 1.22 has no any_completion_handler; this is the part of it we need.
+/// @file
+/// Type-erased, move-only completion handlers, so that the asynchronous operations are compiled
+/// once in the library whatever completion token the caller uses (callbacks, use_future,
+/// use_awaitable). Asio 1.22 has no any_completion_handler; this is the part of it we need.
 
 #include <memory>
 #include <tuple>

@@ -1,7 +1,8 @@
 #pragma once
 
-// The Asio that dsql::async was built with, standalone Asio or Boost.Asio (see
-// DSQL_ASYNC_BOOST_ASIO), under one name: dsql::net is ::asio or ::boost::asio.
+/// @file
+/// The Asio that dsql::async was built with, standalone Asio or Boost.Asio (see
+/// DSQL_ASYNC_BOOST_ASIO), under one name: dsql::net is ::asio or ::boost::asio.
 
 #include "dsql/async/asio_flavour.hpp"
 

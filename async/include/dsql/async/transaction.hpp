@@ -1,10 +1,11 @@
 #pragma once
 
-// Optimistic-concurrency retry for asynchronous code, with dsql::run_transaction's semantics:
-// every attempt takes a fresh lease from the pool and runs BEGIN, the body, COMMIT; a conflict
-// (40001 with OC000 or OC001, or plain 40001 per retry_options) rolls back and runs again after
-// a backoff with jitter, waited on an Asio timer; any other error surfaces at once, after the
-// rollback. The body must be safe to run more than once.
+/// @file
+/// Optimistic-concurrency retry for asynchronous code, with dsql::run_transaction's semantics:
+/// every attempt takes a fresh lease from the pool and runs BEGIN, the body, COMMIT; a conflict
+/// (40001 with OC000 or OC001, or plain 40001 per retry_options) rolls back and runs again after
+/// a backoff with jitter, waited on an Asio timer; any other error surfaces at once, after the
+/// rollback. The body must be safe to run more than once.
 
 #include <exception>
 #include <memory>
@@ -20,16 +21,21 @@
 
 namespace dsql {
 
-// Given to a callback-style body: call it once when the body is done, with nullptr to commit or
-// with the exception that failed the attempt. Dropped uncalled, it fails the attempt with a
-// dsql::error. Move-only; not thread-safe.
+/// Given to a callback-style body: call it once when the body is done, with nullptr to commit or
+/// with the exception that failed the attempt. Dropped uncalled, it fails the attempt with a
+/// dsql::error. Move-only; not thread-safe.
 class transaction_done {
  public:
+  /// For the library's own use: `fn` receives the body's outcome.
   explicit transaction_done(detail::unique_function<void(std::exception_ptr)> fn) noexcept
       : fn_(std::move(fn)) {}
+  /// Takes over the other's call; the other then does nothing.
   transaction_done(transaction_done&& other) noexcept = default;
   transaction_done& operator=(transaction_done&&) = delete;
+  /// Fails the attempt with a dsql::error if it was never called.
   ~transaction_done();
+  /// Reports the body's outcome: nullptr commits, an exception fails the attempt. Only the first
+  /// call counts.
   void operator()(std::exception_ptr error = nullptr);
 
  private:
@@ -150,17 +156,17 @@ auto run_awaitable_transaction(async_pool& pool, Fn fn, const retry_options& opt
 
 }  // namespace detail
 
-// Runs fn as one transaction on a lease from `pool`, retried on OCC conflicts per `options`.
-//
-// - C++20: fn(async_connection&) returns net::awaitable<T>; completes with
-//   (std::exception_ptr, T), or (std::exception_ptr) for awaitable<void>. T must be
-//   default-constructible, as with net::co_spawn.
-// - C++17: fn(async_connection&, transaction_done) starts the body's operations and calls
-//   done(nullptr) or done(error) when they end; completes with (std::exception_ptr).
-//
-// Completes with occ_conflict_error when the attempts or the time budget ran out, with the
-// body's or the server's error when it is not a conflict, and with cancelled_error when
-// cancelled (the current attempt is rolled back).
+/// Runs fn as one transaction on a lease from `pool`, retried on OCC conflicts per `options`.
+///
+/// - C++20: fn(async_connection&) returns net::awaitable<T>; completes with
+///   (std::exception_ptr, T), or (std::exception_ptr) for awaitable<void>. T must be
+///   default-constructible, as with net::co_spawn.
+/// - C++17: fn(async_connection&, transaction_done) starts the body's operations and calls
+///   done(nullptr) or done(error) when they end; completes with (std::exception_ptr).
+///
+/// Completes with occ_conflict_error when the attempts or the time budget ran out, with the
+/// body's or the server's error when it is not a conflict, and with cancelled_error when
+/// cancelled (the current attempt is rolled back).
 template <class Fn, class Token>
 auto async_run_transaction(async_pool& pool, Fn fn, const retry_options& options, Token&& token) {
   if constexpr (detail::is_callback_body<Fn>) {
@@ -175,6 +181,7 @@ auto async_run_transaction(async_pool& pool, Fn fn, const retry_options& options
   }
 }
 
+/// async_run_transaction with default retry_options.
 template <class Fn, class Token>
 auto async_run_transaction(async_pool& pool, Fn fn, Token&& token) {
   return async_run_transaction(pool, std::move(fn), retry_options{}, std::forward<Token>(token));
