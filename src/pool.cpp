@@ -69,16 +69,18 @@ std::shared_ptr<blocking_pool> start_libpq_pool(const config& cfg, pool_options 
 
 }  // namespace
 
-blocking_pool_front::blocking_pool_front(std::shared_ptr<blocking_pool> engine) noexcept
+}  // namespace detail
+
+pool_base::pool_base(std::shared_ptr<detail::blocking_pool> engine) noexcept
     : engine_(std::move(engine)) {}
 
-blocking_pool_front::~blocking_pool_front() {
+pool_base::~pool_base() {
   close();
 }
 
-blocking_pool_front::blocking_pool_front(blocking_pool_front&& other) noexcept = default;
+pool_base::pool_base(pool_base&& other) noexcept = default;
 
-blocking_pool_front& blocking_pool_front::operator=(blocking_pool_front&& other) noexcept {
+pool_base& pool_base::operator=(pool_base&& other) noexcept {
   if (this != &other) {
     close();
     engine_ = std::move(other.engine_);
@@ -86,43 +88,41 @@ blocking_pool_front& blocking_pool_front::operator=(blocking_pool_front&& other)
   return *this;
 }
 
-blocking_pool& blocking_pool_front::engine() const {
+detail::blocking_pool& pool_base::engine() const {
   if (!engine_) throw pool_closed_error("this pool was moved from; use the one it was moved to");
   return *engine_;
 }
 
-std::unique_ptr<pooled_slot> blocking_pool_front::acquire_slot(std::chrono::milliseconds timeout) {
+std::unique_ptr<detail::pooled_slot> pool_base::acquire_slot(std::chrono::milliseconds timeout) {
   return engine().acquire(timeout);
 }
 
-std::shared_ptr<slot_owner> blocking_pool_front::owner() const {
+std::shared_ptr<detail::slot_owner> pool_base::owner() const {
   engine();
   return engine_;
 }
 
-const pool_options& blocking_pool_front::options() const {
+const pool_options& pool_base::options() const {
   return engine().options();
 }
 
-pool_stats blocking_pool_front::stats() const {
+pool_stats pool_base::stats() const {
   return engine().stats();
 }
 
-std::string blocking_pool_front::current_endpoint() const {
+std::string pool_base::current_endpoint() const {
   return engine().current_endpoint();
 }
 
-bool blocking_pool_front::closed() const {
+bool pool_base::closed() const {
   return !engine_ || engine_->closed();
 }
 
-bool blocking_pool_front::close(std::chrono::milliseconds wait_for_leases) {
+bool pool_base::close(std::chrono::milliseconds wait_for_leases) {
   return !engine_ || engine_->close(wait_for_leases);
 }
 
-}  // namespace detail
-
 pool::pool(const config& cfg, pool_options options)
-    : blocking_pool_front(detail::start_libpq_pool(cfg, std::move(options))) {}
+    : pool_base(detail::start_libpq_pool(cfg, std::move(options))) {}
 
 }  // namespace dsql

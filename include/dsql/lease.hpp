@@ -44,6 +44,8 @@ struct is_unique_ptr : std::false_type {};
 template <class T>
 struct is_unique_ptr<std::unique_ptr<T>> : std::true_type {};
 
+}  // namespace detail
+
 // Move-only; gives the connection back when destroyed. `Held` is what the slot stores: the
 // connection itself, or a unique_ptr to it for types that cannot move (pqxx::connection).
 // Not thread-safe: one lease is used by one thread (or task) at a time.
@@ -51,7 +53,8 @@ template <class Conn, class Held = Conn>
 class basic_lease {
  public:
   basic_lease() noexcept = default;
-  basic_lease(std::shared_ptr<slot_owner> owner, std::unique_ptr<pooled_slot> slot) noexcept
+  basic_lease(std::shared_ptr<detail::slot_owner> owner,
+              std::unique_ptr<detail::pooled_slot> slot) noexcept
       : owner_(std::move(owner)), slot_(std::move(slot)) {}
   ~basic_lease() { give_back(false); }
   basic_lease(basic_lease&& other) noexcept = default;
@@ -71,8 +74,8 @@ class basic_lease {
     if (!slot_) {
       throw lease_error("this lease holds no connection: it was released, discarded or moved from");
     }
-    Held& held = static_cast<slot_of<Held>&>(*slot_).conn;
-    if constexpr (is_unique_ptr<Held>::value) {
+    Held& held = static_cast<detail::slot_of<Held>&>(*slot_).conn;
+    if constexpr (detail::is_unique_ptr<Held>::value) {
       return *held;
     } else {
       return held;
@@ -94,9 +97,8 @@ class basic_lease {
     owner->give_back(std::move(slot_), broken);
   }
 
-  std::shared_ptr<slot_owner> owner_;
-  std::unique_ptr<pooled_slot> slot_;
+  std::shared_ptr<detail::slot_owner> owner_;
+  std::unique_ptr<detail::pooled_slot> slot_;
 };
 
-}  // namespace detail
 }  // namespace dsql

@@ -93,18 +93,19 @@ struct pool_stats {
 
 namespace detail {
 class blocking_pool;
+}  // namespace detail
 
 // What every blocking pool (dsql::pool, dsql::pqxx_pool, dsql::soci_pool) offers besides
 // acquire(): one front end over the shared engine. Thread-safe: every member may be called from
 // any thread at once. Movable: leases already out are unaffected, and a moved-from pool acts as
 // a closed one (its members throw pool_closed_error; close() and closed() still answer).
-class blocking_pool_front {
+class pool_base {
  public:
-  blocking_pool_front(blocking_pool_front&& other) noexcept;
+  pool_base(pool_base&& other) noexcept;
   // Closes this pool (as close() does, without waiting), then takes over `other`'s.
-  blocking_pool_front& operator=(blocking_pool_front&& other) noexcept;
-  blocking_pool_front(const blocking_pool_front&) = delete;
-  blocking_pool_front& operator=(const blocking_pool_front&) = delete;
+  pool_base& operator=(pool_base&& other) noexcept;
+  pool_base(const pool_base&) = delete;
+  pool_base& operator=(const pool_base&) = delete;
 
   // Counts and sizes at this moment.
   pool_stats stats() const;
@@ -121,9 +122,9 @@ class blocking_pool_front {
   bool closed() const;
 
  protected:
-  explicit blocking_pool_front(std::shared_ptr<blocking_pool> engine) noexcept;
+  explicit pool_base(std::shared_ptr<detail::blocking_pool> engine) noexcept;
   // Closes the pool; leases still out stay usable and their connections are closed on return.
-  ~blocking_pool_front();
+  ~pool_base();
 
   // A lease of type Lease on a connection, waiting up to `timeout`.
   template <class Lease>
@@ -133,26 +134,24 @@ class blocking_pool_front {
   }
 
  private:
-  blocking_pool& engine() const;
-  std::unique_ptr<pooled_slot> acquire_slot(std::chrono::milliseconds timeout);
-  std::shared_ptr<slot_owner> owner() const;
+  detail::blocking_pool& engine() const;
+  std::unique_ptr<detail::pooled_slot> acquire_slot(std::chrono::milliseconds timeout);
+  std::shared_ptr<detail::slot_owner> owner() const;
 
-  std::shared_ptr<blocking_pool> engine_;
+  std::shared_ptr<detail::blocking_pool> engine_;
 };
-
-}  // namespace detail
 
 // Exclusive use of one pooled connection. Move-only; gives the connection back when destroyed.
 // A connection given back with a transaction open is rolled back (or closed if that fails);
 // a broken one is closed, never handed out again. Not thread-safe: one thread uses it at a time.
-class lease : public detail::basic_lease<connection> {
+class lease : public basic_lease<connection> {
  public:
   using basic_lease::basic_lease;
 };
 
 // A pool of libpq connections (dsql::connection). Thread-safe: every member may be called from
-// any thread at once. Movable (see detail::blocking_pool_front); destroying it closes it.
-class pool : public detail::blocking_pool_front {
+// any thread at once. Movable (see pool_base); destroying it closes it.
+class pool : public pool_base {
  public:
   // Resolves the config (once per endpoint) and starts the upkeep thread; does not wait for a
   // connection. Throws config_error for bad options or config.

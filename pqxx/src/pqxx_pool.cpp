@@ -69,7 +69,6 @@ std::shared_ptr<blocking_pool> start_pqxx_pool(const config& cfg, pool_options o
 
 pqxx_pool::pqxx_pool(const config& cfg, pool_options options,
                      std::function<void(pqxx::connection&)> after_connect)
-    : blocking_pool_front(
-          detail::start_pqxx_pool(cfg, std::move(options), std::move(after_connect))) {}
+    : pool_base(detail::start_pqxx_pool(cfg, std::move(options), std::move(after_connect))) {}
 
 }  // namespace dsql

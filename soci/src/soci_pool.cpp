@@ -83,7 +83,6 @@ std::shared_ptr<blocking_pool> start_soci_pool(const config& cfg, pool_options o
 
 soci_pool::soci_pool(const config& cfg, pool_options options,
                      std::function<void(::soci::session&)> after_connect)
-    : blocking_pool_front(
-          detail::start_soci_pool(cfg, std::move(options), std::move(after_connect))) {}
+    : pool_base(detail::start_soci_pool(cfg, std::move(options), std::move(after_connect))) {}
 
 }  // namespace dsql

@@ -42,11 +42,11 @@ bool is_pqxx_occ_conflict(const std::exception& e);
 // concurrent connects with backoff, multi-Region endpoints with failback), except
 // pool_options.after_connect, which takes a dsql::connection: pass a pqxx hook instead.
 // Thread-safe: every member may be called from any thread at once. Movable (see
-// detail::blocking_pool_front); destroying it closes it.
-class pqxx_pool : public detail::blocking_pool_front {
+// pool_base); destroying it closes it.
+class pqxx_pool : public pool_base {
  public:
   // Move-only; gives the connection back when destroyed. Not thread-safe.
-  class lease : public detail::basic_lease<pqxx::connection, std::unique_ptr<pqxx::connection>> {
+  class lease : public basic_lease<pqxx::connection, std::unique_ptr<pqxx::connection>> {
    public:
     using basic_lease::basic_lease;
   };

@@ -85,12 +85,12 @@ bool is_soci_occ_conflict(const std::exception& e);
 /// concurrent connects with backoff, multi-Region endpoints with failback), except
 /// pool_options.after_connect, which takes a dsql::connection: pass a SOCI hook instead.
 /// Thread-safe: every member may be called from any thread at once. Movable (see
-/// detail::blocking_pool_front); destroying it closes it.
-class soci_pool : public detail::blocking_pool_front {
+/// pool_base); destroying it closes it.
+class soci_pool : public pool_base {
  public:
   /// Move-only; gives the session back when destroyed (rolled back first if a transaction was
   /// left open). Not thread-safe.
-  class lease : public detail::basic_lease<::soci::session, std::unique_ptr<::soci::session>> {
+  class lease : public basic_lease<::soci::session, std::unique_ptr<::soci::session>> {
    public:
     using basic_lease::basic_lease;
   };

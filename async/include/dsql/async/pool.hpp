@@ -23,7 +23,7 @@ namespace dsql {
 /// destroyed, from any thread. One given back inside a transaction is rolled back (without
 /// blocking) before anyone else gets it; a closed, busy or broken one is discarded. Not
 /// thread-safe: one task uses it at a time.
-class async_lease : public detail::basic_lease<async_connection> {
+class async_lease : public basic_lease<async_connection> {
  public:
   using basic_lease::basic_lease;
 };
@@ -32,11 +32,12 @@ namespace detail {
 class async_pool_impl;
 }  // namespace detail
 
-/// Thread-safe: every member may be called from any thread, and its operations complete on the
+/// A pool of async_connection on the shared engine, for Asio programs. Thread-safe: every member
+/// may be called from any thread, and its operations complete on the
 /// caller's executor (the pool's when the completion handler has none). Movable: leases out and
 /// operations already started are unaffected, and a moved-from pool acts as a closed one (its
 /// members throw pool_closed_error; close() and closed() still answer).
-//
+///
 /// Timers run only while the pool is in use (leases out, acquires waiting, connects in flight,
 /// or fewer than min_size connections), so that io_context::run() returns once the application is
 /// done with it; retirement of idle connections resumes at the next use.
