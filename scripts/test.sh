@@ -21,14 +21,14 @@ run_ctest_stage "full suite" "$ROOT/build" -j "$JOBS"
 if [ "${DSQL_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "==> Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
   configure_and_build "$ROOT/build-asan" "${FULL[@]}" "-DDSQL_SANITIZE=address;undefined" \
-    -DDSQL_BUILD_EXAMPLES=OFF -DDSQL_BUILD_BENCHMARKS=OFF --
+    -DDSQL_BUILD_EXAMPLES=OFF -DDSQL_BUILD_BENCHMARKS=OFF -- dsql_tests_unit
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     run_ctest_stage "AddressSanitizer+UndefinedBehaviorSanitizer" "$ROOT/build-asan" \
     -j "$JOBS" -L 'unit|sanitize'
 
   echo "==> Thread-safety tests under ThreadSanitizer"
   configure_and_build "$ROOT/build-tsan" "${FULL[@]}" -DDSQL_SANITIZE=thread \
-    -DDSQL_BUILD_EXAMPLES=OFF -DDSQL_BUILD_BENCHMARKS=OFF --
+    -DDSQL_BUILD_EXAMPLES=OFF -DDSQL_BUILD_BENCHMARKS=OFF -- dsql_tests_threads
   TSAN_OPTIONS=halt_on_error=1 run_ctest_stage "ThreadSanitizer" "$ROOT/build-tsan" -L threads
   echo "==> dsql::async on Boost.Asio"
   configure_and_build "$ROOT/build-boost" "${FULL[@]}" -DDSQL_ASYNC_ASIO=boost -DDSQL_SANITIZE= \
