@@ -112,11 +112,18 @@ TEST(AsyncPool, RejectsTheBlockingHookAndBadOptions) {
   EXPECT_THROW(async_pool(io.get_executor(), loopback_config(1), o), config_error);
 }
 
+// After one failed connect, no other starts during the test: the backoff is longer than any
+// stall of the machine.
+pool_options one_failure_then_backoff() {
+  pool_options o;
+  o.connect_backoff_initial = std::chrono::seconds(20);
+  o.connect_backoff_max = std::chrono::seconds(20);
+  return o;
+}
+
 TEST(AsyncPool, ConnectFailureReachesTheAcquirerThenBackoffTimesOutTheNext) {
   asio::io_context io;
-  pool_options o;
-  o.connect_backoff_initial = std::chrono::seconds(20);  // longer than any stall of the test
-  o.connect_backoff_max = std::chrono::seconds(20);
+  const pool_options o = one_failure_then_backoff();
   async_pool pool(io.get_executor(), loopback_config(test::free_loopback_port()), o);
   test::run_coroutine(io, [&]() -> asio::awaitable<void> {
     EXPECT_THROW(co_await pool.async_acquire(asio::use_awaitable), connection_error);
@@ -137,9 +144,7 @@ TEST(AsyncPool, ConnectFailureReachesTheAcquirerThenBackoffTimesOutTheNext) {
 
 TEST(AsyncPool, CancelledAndClosedAcquiresLeaveNothingBehind) {
   asio::io_context io;
-  pool_options o;
-  o.connect_backoff_initial = std::chrono::seconds(20);
-  o.connect_backoff_max = std::chrono::seconds(20);
+  const pool_options o = one_failure_then_backoff();
   async_pool pool(io.get_executor(), loopback_config(test::free_loopback_port()), o);
   std::vector<std::exception_ptr> outcomes;
   const auto record = [&](std::exception_ptr e, async_lease) { outcomes.push_back(e); };
@@ -168,9 +173,7 @@ TEST(AsyncPool, CancelledAndClosedAcquiresLeaveNothingBehind) {
 
 TEST(AsyncPool, AMovedPoolKeepsItsStateAndTheMovedFromOneIsClosed) {
   asio::io_context io;
-  pool_options o;
-  o.connect_backoff_initial = std::chrono::seconds(20);
-  o.connect_backoff_max = std::chrono::seconds(20);
+  const pool_options o = one_failure_then_backoff();
   async_pool first(io.get_executor(), loopback_config(test::free_loopback_port()), o);
   first.async_acquire([](std::exception_ptr, async_lease) {});  // one failed connect
   io.run();
