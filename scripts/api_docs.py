@@ -41,9 +41,11 @@ FULLY_DOCUMENTED_HEADERS = [
     "include/dsql/credentials.hpp",
     "include/dsql/dsql.hpp",
     "include/dsql/errors.hpp",
+    "include/dsql/lease.hpp",
     "include/dsql/log.hpp",
     "include/dsql/metrics.hpp",
     "include/dsql/notice.hpp",
+    "include/dsql/pool.hpp",
     "include/dsql/result.hpp",
     "soci/include/dsql/soci.hpp",
 ]
