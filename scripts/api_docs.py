@@ -38,6 +38,7 @@ FULLY_DOCUMENTED_HEADERS = [
     "async/include/dsql/async/pool.hpp",
     "async/include/dsql/async/transaction.hpp",
     "include/dsql/batch_info.hpp",
+    "include/dsql/connection.hpp",
     "include/dsql/credentials.hpp",
     "include/dsql/dsql.hpp",
     "include/dsql/errors.hpp",
@@ -47,6 +48,7 @@ FULLY_DOCUMENTED_HEADERS = [
     "include/dsql/notice.hpp",
     "include/dsql/pool.hpp",
     "include/dsql/result.hpp",
+    "include/dsql/retry.hpp",
     "soci/include/dsql/soci.hpp",
 ]
 
