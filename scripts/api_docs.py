@@ -49,6 +49,7 @@ FULLY_DOCUMENTED_HEADERS = [
     "include/dsql/pool.hpp",
     "include/dsql/result.hpp",
     "include/dsql/retry.hpp",
+    "pqxx/include/dsql/pqxx.hpp",
     "soci/include/dsql/soci.hpp",
 ]
 
