@@ -45,6 +45,7 @@ FULLY_DOCUMENTED_HEADERS = [
     "include/dsql/lease.hpp",
     "include/dsql/log.hpp",
     "include/dsql/metrics.hpp",
+    "include/dsql/migrate.hpp",
     "include/dsql/notice.hpp",
     "include/dsql/pool.hpp",
     "include/dsql/result.hpp",
