@@ -38,6 +38,7 @@ FULLY_DOCUMENTED_HEADERS = [
     "async/include/dsql/async/pool.hpp",
     "async/include/dsql/async/transaction.hpp",
     "include/dsql/batch_info.hpp",
+    "include/dsql/batch_writer.hpp",
     "include/dsql/connection.hpp",
     "include/dsql/credentials.hpp",
     "include/dsql/dsql.hpp",
