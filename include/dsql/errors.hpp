@@ -7,7 +7,7 @@
 /// secret key, session token or password. Every error is immutable once thrown: safe to read from
 /// any thread.
 ///
-/// @verbatim
+/// @code{.unparsed}
 ///   error
 ///   ├── config_error            the configuration or options cannot work
 ///   ├── credentials_error       no credentials, or a credential source failed
@@ -25,7 +25,7 @@
 ///   ├── lease_error             a lease that holds no connection was used
 ///   ├── migration_error         a migration could not be planned or applied
 ///   └── batch_error             a batch_writer batch failed for good (+ server_diagnostics)
-/// @endverbatim
+/// @endcode
 
 #include <cstddef>
 #include <cstdint>
