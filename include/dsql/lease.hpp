@@ -1,8 +1,9 @@
 #pragma once
 
-// Exclusive use of one pooled connection, for every pool: dsql::pool, dsql::pqxx_pool,
-// dsql::soci_pool and dsql::async_pool each hand out a basic_lease over their own connection
-// type.
+/// @file
+/// Exclusive use of one pooled connection, for every pool: dsql::pool, dsql::pqxx_pool,
+/// dsql::soci_pool and dsql::async_pool each hand out a basic_lease over their own connection
+/// type.
 
 #include <chrono>
 #include <memory>
@@ -46,18 +47,25 @@ struct is_unique_ptr<std::unique_ptr<T>> : std::true_type {};
 
 }  // namespace detail
 
-// Move-only; gives the connection back when destroyed. `Held` is what the slot stores: the
-// connection itself, or a unique_ptr to it for types that cannot move (pqxx::connection).
-// Not thread-safe: one lease is used by one thread (or task) at a time.
+/// Exclusive use of one pooled connection of type `Conn`: the base of dsql::lease,
+/// dsql::pqxx_pool::lease, dsql::soci_pool::lease and dsql::async_lease.
+/// Move-only; gives the connection back when destroyed. `Held` is what the slot stores: the
+/// connection itself, or a unique_ptr to it for types that cannot move (pqxx::connection).
+/// Not thread-safe: one lease is used by one thread (or task) at a time.
 template <class Conn, class Held = Conn>
 class basic_lease {
  public:
+  /// A lease that holds no connection: false; get() throws lease_error.
   basic_lease() noexcept = default;
+  /// For the pools' use: a lease on `slot`, which goes back to `owner` when the lease ends.
   basic_lease(std::shared_ptr<detail::slot_owner> owner,
               std::unique_ptr<detail::pooled_slot> slot) noexcept
       : owner_(std::move(owner)), slot_(std::move(slot)) {}
+  /// Gives the connection back to its pool, as release() does.
   ~basic_lease() { give_back(false); }
+  /// Takes the other's connection, leaving it holding none.
   basic_lease(basic_lease&& other) noexcept = default;
+  /// Gives this lease's connection back, then takes the other's, leaving it holding none.
   basic_lease& operator=(basic_lease&& other) noexcept {
     if (this != &other) {
       give_back(false);
@@ -69,7 +77,7 @@ class basic_lease {
   basic_lease(const basic_lease&) = delete;
   basic_lease& operator=(const basic_lease&) = delete;
 
-  // Throw lease_error when the lease no longer holds a connection.
+  /// The connection. Throws lease_error when the lease no longer holds a connection.
   Conn& get() const {
     if (!slot_) {
       throw lease_error("this lease holds no connection: it was released, discarded or moved from");
@@ -81,13 +89,16 @@ class basic_lease {
       return held;
     }
   }
+  /// get().
   Conn& operator*() const { return get(); }
+  /// &get().
   Conn* operator->() const { return &get(); }
+  /// Whether the lease holds a connection (false once released, or when empty or moved from).
   explicit operator bool() const noexcept { return slot_ != nullptr; }
 
-  // Gives the connection back now.
+  /// Gives the connection back now.
   void release() noexcept { give_back(false); }
-  // Gives it back to be closed: the caller knows it is unusable (or in an unknown state).
+  /// Gives it back to be closed: the caller knows it is unusable (or in an unknown state).
   void release_broken() noexcept { give_back(true); }
 
  private:
