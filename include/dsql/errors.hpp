@@ -19,7 +19,7 @@
 ///   │   └── timeout_error       an operation ran past its time limit
 ///   ├── cancelled_error         an asynchronous operation was cancelled
 ///   ├── sql_error               a statement failed on the server      (+ server_diagnostics)
-///   │   └── occ_conflict_error  every attempt conflicted (OC000/OC001)
+///   │   └── occ_conflict_error  retries ran out on a conflict (OC000, OC001, 40001)
 ///   ├── pool_closed_error       the pool is closed
 ///   ├── pool_timeout_error      no pooled connection before the timeout
 ///   ├── lease_error             a lease that holds no connection was used
