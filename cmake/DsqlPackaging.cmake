@@ -22,6 +22,11 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 get_target_property(_dsql_pkg_type dsql TYPE)
 if(_dsql_pkg_type STREQUAL "SHARED_LIBRARY")
   set(CPACK_COMPONENTS_ALL runtime dev)
+  # libdsql1 ships a shlibs file, and dpkg-shlibdeps finds the libraries built here when it
+  # looks at what the dsql command needs (the libdsql1 dependency itself is named below).
+  set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS
+      "${PROJECT_BINARY_DIR}/src;${PROJECT_BINARY_DIR}/pqxx;${PROJECT_BINARY_DIR}/soci;${PROJECT_BINARY_DIR}/async")
 else()
   set(CPACK_COMPONENTS_ALL dev)
 endif()

@@ -21,14 +21,15 @@ add_test(NAME cmake_consumer_add_subdirectory
 set_tests_properties(cmake_consumer_add_subdirectory PROPERTIES LABELS consumer TIMEOUT 600
                      PASS_REGULAR_EXPRESSION "consumer OK${_dsql_adapters_ok}")
 
-# The Debian packages (libdsql-dev, dsql-tools, and libdsql1 for a shared build), unpacked into
-# a temporary prefix, serve the consumer project and hold a working `dsql`. cpack runs the build
-# tree's preinstall step, so this must not overlap another test that builds or installs from it.
+# The Debian packages of scripts/package.sh (libdsql1, libdsql-dev, dsql-tools, from a shared
+# Release tree of their own), unpacked into a temporary prefix, serve the consumer project and
+# hold a working `dsql`. The package build takes two cores for minutes: one consumer test at a
+# time.
 if(DSQL_INSTALL AND TARGET dsql_cli)
   add_test(NAME cmake_consumer_debian_packages
     COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_consumer.sh packages ${PROJECT_SOURCE_DIR}
             ${PROJECT_BINARY_DIR} ${PROJECT_BINARY_DIR}/consumer-packages)
-  set_tests_properties(cmake_consumer_debian_packages PROPERTIES LABELS consumer TIMEOUT 600
+  set_tests_properties(cmake_consumer_debian_packages PROPERTIES LABELS consumer TIMEOUT 1500
                        RESOURCE_LOCK dsql_build_tree
                        PASS_REGULAR_EXPRESSION "consumer OK${_dsql_adapters_ok}.*consumer OK.*dsql-tools OK")
 endif()
