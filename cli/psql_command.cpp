@@ -32,8 +32,8 @@ struct psql_options {
   connector conn(cfg);
   const std::string conninfo = detail::conninfo_string(conn.libpq_parameters());
   if (globals.debug) {
-    print_credentials_used(conn.provider()->resolve(), conn.settings().token_host,
-                           conn.settings().region);
+    print_credentials_used(conn.provider()->resolve(), conn.settings().target.token_host,
+                           conn.settings().target.region);
   }
   const std::string token = conn.token();
   print_warning(region_warning);

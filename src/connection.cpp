@@ -217,9 +217,9 @@ struct connector::state {
   std::vector<std::pair<std::string, std::string>> build_params() const {
     const auto& s = settings;
     std::vector<std::pair<std::string, std::string>> p;
-    p.emplace_back("host", s.endpoint);
+    p.emplace_back("host", s.target.host);
     if (!s.source.hostaddr.empty()) p.emplace_back("hostaddr", s.source.hostaddr);
-    p.emplace_back("port", std::to_string(s.port));
+    p.emplace_back("port", std::to_string(s.target.port));
     p.emplace_back("dbname", s.source.database);
     p.emplace_back("user", s.source.user);
     p.emplace_back("sslmode", s.source.sslmode);
@@ -236,7 +236,7 @@ struct connector::state {
   }
 
   token_request request() const {
-    return token_request{settings.token_host, settings.region,
+    return token_request{settings.target.token_host, settings.target.region,
                          action_for_user(settings.source.user),
                          settings.source.token_duration_seconds};
   }
