@@ -1,6 +1,7 @@
 // Checks, options and diagnostics shared by the subcommands that sign tokens (dsql token, psql,
 // migrate, load).
 
+#include <chrono>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -57,7 +58,7 @@ config endpoint_config(const endpoint_args& o, std::string& region_warning) {
     if (o.port < 1 || o.port > 65535) throw config_error("--port must be between 1 and 65535");
     cfg.port = static_cast<std::uint16_t>(o.port);
   }
-  if (o.expires_in != 0) cfg.token_duration_seconds = o.expires_in;
+  if (o.expires_in_seconds != 0) cfg.token_duration = std::chrono::seconds(o.expires_in_seconds);
   // The connector resolves cfg again, to the same endpoint; this names the region's origin in
   // the warning, which the connector's own would name config.region.
   std::vector<std::string> warnings;

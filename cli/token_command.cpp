@@ -1,5 +1,6 @@
 // dsql token: print an IAM auth token, as `aws dsql generate-db-connect[-admin]-auth-token` does.
 
+#include <chrono>
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -26,7 +27,7 @@ struct token_options {
   std::string host;
   std::string region;
   std::string user = "admin";
-  std::int64_t expires_in = default_token_expiry_seconds;
+  std::int64_t expires_in_seconds = default_token_expiry.count();
   std::string signing_time;
   std::string profile;
 };
@@ -64,8 +65,9 @@ void run_token(const token_options& o, const global_options& globals) {
   auto provider = default_credentials_chain(chain_options{o.profile});
   if (globals.debug) print_credentials_used(provider->resolve(), target.token_host, target.region);
   token_generator generator(provider, clock);
-  const std::string token = generator.generate(
-      token_request{target.token_host, target.region, action_for_user(o.user), o.expires_in});
+  const std::string token =
+      generator.generate(token_request{target.token_host, target.region, action_for_user(o.user),
+                                       std::chrono::seconds(o.expires_in_seconds)});
   for (const auto& warning : warnings) print_warning(warning);
   std::cout << token << "\n";
 }
@@ -80,7 +82,7 @@ void register_token_command(CLI::App& app, const global_options& globals) {
   cmd->add_option("--region", opts->region, region_help);
   cmd->add_option("--user", opts->user, "Database role; admin gets a DbConnectAdmin token")
       ->capture_default_str();
-  cmd->add_option("--expires-in", opts->expires_in, "Token lifetime in seconds, 1..604800")
+  cmd->add_option("--expires-in", opts->expires_in_seconds, "Token lifetime in seconds, 1..604800")
       ->capture_default_str();
   cmd->add_option("--signing-time", opts->signing_time,
                   "Sign as of this UTC time, YYYY-MM-DDTHH:MM:SSZ (for tests)");

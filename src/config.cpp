@@ -73,7 +73,7 @@ void apply_uri_parameter(config& cfg, const std::string& key, const std::string&
   } else if (key == "profile") {
     cfg.profile = value;
   } else if (key == "tokenDurationSecs" || key == "token_duration_secs") {
-    cfg.token_duration_seconds = parse_integer(value, "tokenDurationSecs");
+    cfg.token_duration = std::chrono::seconds(parse_integer(value, "tokenDurationSecs"));
   } else if (key == "sslmode") {
     if (!valid_sslmode(value)) {
       throw config_error("unknown sslmode " + util::quoted(value) +
@@ -192,10 +192,10 @@ void check_login(const config& cfg) {
   if (cfg.database.empty()) throw config_error("empty database name: DSQL has \"postgres\"");
 }
 
-void check_token_duration(std::int64_t seconds) {
-  if (seconds < 1 || seconds > max_token_expiry_seconds) {
+void check_token_duration(std::chrono::seconds duration) {
+  if (duration.count() < 1 || duration > max_token_expiry) {
     throw config_error("token duration must be between 1 and 604800 seconds, got " +
-                       std::to_string(seconds));
+                       std::to_string(duration.count()));
   }
 }
 
@@ -269,7 +269,7 @@ resolved_config resolve(const config& cfg) {
   r.source = cfg;
   r.target = resolve_endpoint(cfg, &r.warnings);
   check_login(cfg);
-  check_token_duration(cfg.token_duration_seconds);
+  check_token_duration(cfg.token_duration);
   check_sslmode(cfg);
   r.sslrootcert = root_certificates(cfg);
   r.connect_timeout = connect_timeout(cfg);

@@ -88,7 +88,7 @@ std::string diagnose_refusal(const server_error_fields& f, const resolved_config
     return "the token had expired when the server checked it: this machine's clock may be wrong "
            "(check it with `date -u` against a time server) or the token was kept longer than its "
            "duration (" +
-           std::to_string(s.source.token_duration_seconds) + " s)";
+           std::to_string(s.source.token_duration.count()) + " s)";
   }
   if (f.hint.find("not yet current") != std::string::npos) {
     return "the token is dated in the future from the server's point of view: this machine's "

@@ -34,7 +34,8 @@ struct config {
   std::string profile;
   // When set, used instead of the default chain.
   std::shared_ptr<credentials_provider> credentials;
-  std::int64_t token_duration_seconds = default_token_expiry_seconds;
+  // How long each token is valid for, 1 s to max_token_expiry (7 days).
+  std::chrono::seconds token_duration = default_token_expiry;
 
   // Sign the token for this host instead of `host` (PrivateLink, tunnels, proxies).
   std::string token_host;

@@ -20,7 +20,7 @@ TEST(Config, DefaultsFollowDsql) {
   EXPECT_EQ(c.user, "admin");
   EXPECT_EQ(c.database, "postgres");
   EXPECT_EQ(c.sslmode, "verify-full");
-  EXPECT_EQ(c.token_duration_seconds, 900);
+  EXPECT_EQ(c.token_duration, std::chrono::seconds(900));
   clean_env env;
   c.host = "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws";
   const auto r = resolve(c);
@@ -163,7 +163,7 @@ TEST(Config, ParsesUris) {
   EXPECT_EQ(c.database, "postgres");
   EXPECT_EQ(c.region, "us-east-1");
   EXPECT_EQ(c.profile, "dev");
-  EXPECT_EQ(c.token_duration_seconds, 60);
+  EXPECT_EQ(c.token_duration, std::chrono::seconds(60));
   EXPECT_EQ(c.libpq_params.at("keepalives"), "1");
   EXPECT_EQ(c.libpq_params.at("options"), "-c search_path=app");
 
@@ -209,9 +209,10 @@ TEST(Config, BadSettingsGetClearErrors) {
     EXPECT_NE(err(c).find("malformed host"), std::string::npos) << bad;
   }
   c.host = "x.dsql.us-east-1.on.aws";
-  for (std::int64_t bad : {std::int64_t{0}, std::int64_t{604801}}) {
+  for (const std::chrono::seconds bad :
+       {std::chrono::seconds(0), max_token_expiry + std::chrono::seconds(1)}) {
     config d = c;
-    d.token_duration_seconds = bad;
+    d.token_duration = bad;
     EXPECT_NE(err(d).find("between 1 and 604800"), std::string::npos);
   }
   config weak = c;
