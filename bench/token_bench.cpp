@@ -14,7 +14,7 @@ dsql::credentials sample_credentials(bool with_session_token) {
 }
 
 const dsql::token_request request{"iuabtx3obgvtsv2e5wchdr2v54.dsql.eu-west-2.on.aws", "eu-west-2",
-                                  dsql::token_action::db_connect_admin, 900};
+                                  dsql::token_action::db_connect_admin, std::chrono::seconds(900)};
 
 // token_generator: cached signing key, credentials from a provider.
 void BM_TokenGenerator(benchmark::State& state) {

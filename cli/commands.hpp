@@ -42,7 +42,7 @@ struct endpoint_args {
   std::string database;
   std::string sslrootcert;
   int port = 0;
-  std::int64_t expires_in = 0;
+  std::int64_t expires_in_seconds = 0;  // 0: the config's token duration
 };
 void add_endpoint_options(CLI::App* cmd, endpoint_args& args);
 // The config they describe, checked as dsql psql checks it. Throws config_error. Sets

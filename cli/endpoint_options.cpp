@@ -1,10 +1,14 @@
 // Checks, options and diagnostics shared by the subcommands that sign tokens (dsql token, psql,
 // migrate, load).
 
+#include <chrono>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "dsql/config.hpp"
+#include "dsql/endpoint.hpp"
 #include "dsql/errors.hpp"
 #include "util/env.hpp"
 #include "util/printable.hpp"
@@ -48,18 +52,18 @@ config endpoint_config(const endpoint_args& o, std::string& region_warning) {
   }
   if (!o.region.empty()) cfg.region = o.region;
   if (!o.profile.empty()) cfg.profile = o.profile;
-  // The connector decides the same region from cfg; this names the region's origin for the
-  // warning.
-  region_warning = choose_region(cfg.token_host.empty() ? cfg.host : cfg.token_host, cfg.region,
-                                 cfg.profile, o.region.empty() ? "the URI's region" : "--region")
-                       .warning;
   if (!o.database.empty()) cfg.database = o.database;
   if (!o.sslrootcert.empty()) cfg.sslrootcert = o.sslrootcert;
   if (o.port != 0) {
     if (o.port < 1 || o.port > 65535) throw config_error("--port must be between 1 and 65535");
     cfg.port = static_cast<std::uint16_t>(o.port);
   }
-  if (o.expires_in != 0) cfg.token_duration_seconds = o.expires_in;
+  if (o.expires_in_seconds != 0) cfg.token_duration = std::chrono::seconds(o.expires_in_seconds);
+  // The connector resolves cfg again, to the same endpoint; this names the region's origin in
+  // the warning, which the connector's own would name config.region.
+  std::vector<std::string> warnings;
+  resolve_endpoint(cfg, &warnings, o.region.empty() ? "the URI's region" : "--region");
+  region_warning = warnings.empty() ? std::string() : warnings.front();
   return cfg;
 }
 

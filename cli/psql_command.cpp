@@ -32,8 +32,8 @@ struct psql_options {
   connector conn(cfg);
   const std::string conninfo = detail::conninfo_string(conn.libpq_parameters());
   if (globals.debug) {
-    print_credentials_used(conn.provider()->resolve(), conn.settings().token_host,
-                           conn.settings().region);
+    print_credentials_used(conn.provider()->resolve(), conn.settings().target.token_host,
+                           conn.settings().target.region);
   }
   const std::string token = conn.token();
   print_warning(region_warning);
@@ -68,7 +68,7 @@ void register_psql_command(CLI::App& app, const global_options& globals) {
   CLI::App* cmd = app.add_subcommand(
       "psql", "Run psql against a DSQL endpoint with a fresh IAM token (psql args after --)");
   add_endpoint_options(cmd, opts->endpoint);
-  cmd->add_option("--expires-in", opts->endpoint.expires_in, "Token lifetime in seconds");
+  cmd->add_option("--expires-in", opts->endpoint.expires_in_seconds, "Token lifetime in seconds");
   cmd->add_option("--psql", opts->psql, "The psql program to run")->capture_default_str();
   cmd->add_option("psql_args", opts->psql_args, "Arguments for psql, after --");
   cmd->positionals_at_end(false);

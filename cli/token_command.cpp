@@ -1,11 +1,16 @@
 // dsql token: print an IAM auth token, as `aws dsql generate-db-connect[-admin]-auth-token` does.
 
+#include <chrono>
+#include <cstdint>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "dsql/config.hpp"
 #include "dsql/credentials.hpp"
+#include "dsql/endpoint.hpp"
 #include "dsql/errors.hpp"
 #include "dsql/token.hpp"
 #include "util/host_name.hpp"
@@ -15,27 +20,31 @@
 namespace dsql::cli {
 namespace {
 
+// A token names no port; any will do, so that a stray PGPORT cannot fail dsql token.
+constexpr std::uint16_t default_token_port = 5432;
+
 struct token_options {
   std::string host;
   std::string region;
   std::string user = "admin";
-  std::int64_t expires_in = default_token_expiry_seconds;
+  std::int64_t expires_in_seconds = default_token_expiry.count();
   std::string signing_time;
   std::string profile;
 };
 
 void run_token(const token_options& o, const global_options& globals) {
   if (o.host.empty()) throw config_error("--host is empty: give the cluster endpoint");
+  // Checked as --host first: its message then names the option, and a port or brackets are
+  // refused rather than signed for (a token names a host alone).
   util::check_host_name(o.host, "--host");
   check_user_option(o.user);
-  const region_choice choice = choose_region(o.host, o.region, o.profile, "--region");
-  const std::string& region = choice.region;
-  if (region.empty()) {
-    throw config_error("no region for host " + util::quoted(o.host) +
-                       ": use a DSQL endpoint (<id>.dsql.<region>.on.aws), pass --region, or "
-                       "set AWS_REGION");
-  }
-  const std::string host = is_cluster_id(o.host) ? o.host + ".dsql." + region + ".on.aws" : o.host;
+  config cfg;
+  cfg.host = o.host;
+  cfg.region = o.region;
+  cfg.profile = o.profile;
+  cfg.port = default_token_port;
+  std::vector<std::string> warnings;
+  const endpoint target = resolve_endpoint(cfg, &warnings, "--region");
 
   clock_function clock;
   if (!o.signing_time.empty()) {
@@ -54,11 +63,12 @@ void run_token(const token_options& o, const global_options& globals) {
     clock = [t = *t] { return t; };
   }
   auto provider = default_credentials_chain(chain_options{o.profile});
-  if (globals.debug) print_credentials_used(provider->resolve(), host, region);
+  if (globals.debug) print_credentials_used(provider->resolve(), target.token_host, target.region);
   token_generator generator(provider, clock);
   const std::string token =
-      generator.generate(token_request{host, region, action_for_user(o.user), o.expires_in});
-  print_warning(choice.warning);
+      generator.generate(token_request{target.token_host, target.region, action_for_user(o.user),
+                                       std::chrono::seconds(o.expires_in_seconds)});
+  for (const auto& warning : warnings) print_warning(warning);
   std::cout << token << "\n";
 }
 
@@ -72,7 +82,7 @@ void register_token_command(CLI::App& app, const global_options& globals) {
   cmd->add_option("--region", opts->region, region_help);
   cmd->add_option("--user", opts->user, "Database role; admin gets a DbConnectAdmin token")
       ->capture_default_str();
-  cmd->add_option("--expires-in", opts->expires_in, "Token lifetime in seconds, 1..604800")
+  cmd->add_option("--expires-in", opts->expires_in_seconds, "Token lifetime in seconds, 1..604800")
       ->capture_default_str();
   cmd->add_option("--signing-time", opts->signing_time,
                   "Sign as of this UTC time, YYYY-MM-DDTHH:MM:SSZ (for tests)");

@@ -8,19 +8,16 @@
 #include <cctype>
 #include <charconv>
 
-#include "credentials/shared_config.hpp"
 #include "dsql/errors.hpp"
 #include "dsql/version.hpp"
 #include "sigv4/sigv4.hpp"
 #include "util/env.hpp"
-#include "util/host_name.hpp"
 #include "util/printable.hpp"
 
 namespace dsql {
 namespace {
 
 constexpr std::chrono::seconds default_connect_timeout{10};
-constexpr std::uint16_t default_port = 5432;
 
 // Parameters we own; passing them through libpq_params would bypass our checks.
 constexpr std::array<std::string_view, 9> owned_libpq_keys = {
@@ -57,21 +54,6 @@ std::int64_t parse_integer(std::string_view text, std::string_view what) {
   return value;
 }
 
-std::uint16_t parse_port(std::string_view text, std::string_view where) {
-  std::int64_t value = 0;
-  try {
-    value = parse_integer(text, std::string("the port ") + std::string(where));
-  } catch (const config_error&) {
-    throw config_error("invalid port " + util::quoted(text) + " " + std::string(where) +
-                       ": give a number between 1 and 65535");
-  }
-  if (value < 1 || value > 65535) {
-    throw config_error("invalid port " + std::to_string(value) + " " + std::string(where) +
-                       ": give a number between 1 and 65535");
-  }
-  return static_cast<std::uint16_t>(value);
-}
-
 bool valid_sslmode(std::string_view mode) {
   return mode == "disable" || mode == "allow" || mode == "prefer" || mode == "require" ||
          mode == "verify-ca" || mode == "verify-full";
@@ -91,7 +73,7 @@ void apply_uri_parameter(config& cfg, const std::string& key, const std::string&
   } else if (key == "profile") {
     cfg.profile = value;
   } else if (key == "tokenDurationSecs" || key == "token_duration_secs") {
-    cfg.token_duration_seconds = parse_integer(value, "tokenDurationSecs");
+    cfg.token_duration = std::chrono::seconds(parse_integer(value, "tokenDurationSecs"));
   } else if (key == "sslmode") {
     if (!valid_sslmode(value)) {
       throw config_error("unknown sslmode " + util::quoted(value) +
@@ -124,67 +106,6 @@ void apply_uri_parameter(config& cfg, const std::string& key, const std::string&
 }
 
 }  // namespace
-
-bool is_cluster_id(std::string_view host) noexcept {
-  return host.size() == 26 && std::all_of(host.begin(), host.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-         });
-}
-
-std::string region_from_host(std::string_view host) {
-  // Matches \.dsql[^.]*\.([^.]+)\.on\.aws$, ignoring case, by hand: compiling that
-  // std::regex took 0.86 M instructions, a fifth of what the connector adds to a cold process
-  // (BENCHMARKS.md, "Cold start"). The service label may carry a suffix, as PrivateLink's
-  // dsql-fnh4 does.
-  auto iequals = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size() && lower(a) == b;
-  };
-  constexpr std::string_view suffix = ".on.aws";
-  if (host.size() < suffix.size() || !iequals(host.substr(host.size() - suffix.size()), suffix)) {
-    return {};
-  }
-  std::string_view rest = host.substr(0, host.size() - suffix.size());  // ....dsql.REGION
-  const auto region_dot = rest.rfind('.');
-  if (region_dot == std::string_view::npos || region_dot + 1 == rest.size()) return {};
-  const std::string_view region = rest.substr(region_dot + 1);
-  rest = rest.substr(0, region_dot);  // ....dsql
-  const auto service_dot = rest.rfind('.');
-  if (service_dot == std::string_view::npos) return {};
-  const std::string_view service = rest.substr(service_dot + 1);
-  if (service.size() < 4 || !iequals(service.substr(0, 4), "dsql")) return {};
-  return lower(region);
-}
-
-region_choice choose_region(std::string_view host, std::string_view explicit_region,
-                            const std::string& profile, std::string_view explicit_label) {
-  region_choice choice;
-  const std::string host_region = region_from_host(host);
-  if (!explicit_region.empty()) {
-    // Explicit wins, as in AWS's other DSQL connectors; a contradiction is worth a warning
-    // because a DSQL endpoint refuses tokens signed for any region but its own.
-    choice.region = std::string(explicit_region);
-    if (!host_region.empty() && host_region != choice.region) {
-      choice.warning = std::string(explicit_label) + " " + util::quoted(choice.region) +
-                       " wins over the region of host " + util::quoted(host) + " (" +
-                       util::quoted(host_region) + "): tokens are signed for " +
-                       util::printable(choice.region) +
-                       ", which that endpoint refuses if the cluster is in " +
-                       util::printable(host_region) + "; leave the region out to use the host's";
-    }
-    return choice;
-  }
-  // The variables describe the shell, not this host: they never override the host's region.
-  choice.region = host_region;
-  if (choice.region.empty()) choice.region = util::get_env("AWS_REGION").value_or("");
-  if (choice.region.empty()) choice.region = util::get_env("AWS_DEFAULT_REGION").value_or("");
-  if (choice.region.empty()) choice.region = aws_config::profile_region(profile).value_or("");
-  return choice;
-}
-
-std::string find_region(std::string_view host, std::string_view explicit_region,
-                        const std::string& profile) {
-  return choose_region(host, explicit_region, profile).region;
-}
 
 std::string application_name(std::string_view prefix) {
   std::string name = std::string("aurora-dsql-cpp/") + version;
@@ -235,25 +156,11 @@ config parse_connection_uri(std::string_view uri) {
     throw config_error("multi-host URIs are not supported; give one DSQL endpoint");
   }
 
-  std::string_view host = rest;
-  std::string_view port;
-  if (!rest.empty() && rest.front() == '[') {  // [IPv6]:port
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos) throw config_error("unterminated [ in the URI's host");
-    host = rest.substr(1, close - 1);
-    std::string_view after = rest.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') throw config_error("unexpected text after ] in the URI's host");
-      port = after.substr(1);
-      if (port.empty()) throw config_error("the URI has ':' but no port after the host");
-    }
-  } else if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-    if (port.empty()) throw config_error("the URI has ':' but no port after the host");
+  if (!rest.empty()) {
+    const host_port authority = parse_host_port(rest, "in the URI");
+    cfg.host = decode(authority.host, "host");
+    cfg.port = authority.port;
   }
-  cfg.host = decode(host, "host");
-  if (!port.empty()) cfg.port = parse_port(port, "in the URI");
   if (!path.empty()) cfg.database = decode(path, "database");
 
   while (!query.empty()) {
@@ -278,99 +185,65 @@ config config_from_string(std::string_view host_or_uri) {
   return cfg;
 }
 
-resolved_config resolve(const config& cfg) {
-  resolved_config r;
-  r.source = cfg;
+namespace {
 
-  if (cfg.host.empty()) {
-    throw config_error(
-        "no host: give the cluster endpoint (<cluster id>.dsql.<region>.on.aws) or a 26-character "
-        "cluster ID with a region");
-  }
-  util::check_host_name(cfg.host);
-  if (!cfg.token_host.empty()) util::check_host_name(cfg.token_host, "token_host");
-
-  region_choice region =
-      choose_region(cfg.token_host.empty() ? cfg.host : cfg.token_host, cfg.region, cfg.profile);
-  r.region = std::move(region.region);
-  if (!region.warning.empty()) r.warnings.push_back(std::move(region.warning));
-  if (r.region.empty()) {
-    throw config_error("no region for host " + util::quoted(cfg.host) +
-                       ": use a DSQL endpoint (<id>.dsql.<region>.on.aws), set the region "
-                       "(config.region or ?region=), or set AWS_REGION");
-  }
-  const bool region_ok = std::all_of(r.region.begin(), r.region.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
-  if (!region_ok)
-    throw config_error("invalid region " + util::quoted(r.region) + " (e.g. us-east-1)");
-
-  // Only exact 26-character IDs expand; db.example.com stays a DNS name.
-  r.endpoint = is_cluster_id(cfg.host) ? cfg.host + ".dsql." + r.region + ".on.aws" : cfg.host;
-  r.token_host = cfg.token_host.empty() ? r.endpoint : cfg.token_host;
-
+void check_login(const config& cfg) {
   if (cfg.user.empty()) throw config_error("empty user: use \"admin\" or a database role name");
   if (cfg.database.empty()) throw config_error("empty database name: DSQL has \"postgres\"");
+}
 
-  if (cfg.port != 0) {
-    r.port = cfg.port;
-  } else if (auto env_port = util::get_env("PGPORT")) {
-    r.port = parse_port(*env_port, "in PGPORT");
-  } else {
-    r.port = default_port;
-  }
-
-  if (cfg.token_duration_seconds < 1 || cfg.token_duration_seconds > max_token_expiry_seconds) {
+void check_token_duration(std::chrono::seconds duration) {
+  if (duration.count() < 1 || duration > max_token_expiry) {
     throw config_error("token duration must be between 1 and 604800 seconds, got " +
-                       std::to_string(cfg.token_duration_seconds));
+                       std::to_string(duration.count()));
   }
+}
 
+void check_sslmode(const config& cfg) {
   if (!valid_sslmode(cfg.sslmode)) {
-    throw config_error("unknown sslmode '" + cfg.sslmode + "'; DSQL needs verify-full");
+    throw config_error("unknown sslmode " + util::quoted(cfg.sslmode) + "; DSQL needs verify-full");
   }
   if (cfg.sslmode != "verify-full" && !cfg.dangerously_allow_unverified_tls) {
     throw config_error("sslmode=" + cfg.sslmode +
                        " does not verify the server; DSQL connections use verify-full. To accept "
                        "an unverified server anyway, set dangerously_allow_unverified_tls");
   }
+}
 
-  if (!cfg.sslrootcert.empty()) {
-    r.sslrootcert = cfg.sslrootcert;
-  } else if (auto env_cert = util::get_env("PGSSLROOTCERT")) {
-    r.sslrootcert = *env_cert;
-  } else if (PQlibVersion() >= 160000) {
-    r.sslrootcert = "system";
-  } else {
-    for (const char* path : system_bundles) {
-      if (file_exists(path)) {
-        r.sslrootcert = path;
-        break;
-      }
-    }
-    if (r.sslrootcert.empty()) {
+// config.sslrootcert, else PGSSLROOTCERT, else the system store: "system" where libpq knows it,
+// the distribution's bundle where it does not.
+std::string root_certificates(const config& cfg) {
+  std::string path = cfg.sslrootcert;
+  if (path.empty()) path = util::get_env("PGSSLROOTCERT").value_or("");
+  if (path.empty() && PQlibVersion() >= 160000) path = "system";
+  if (path.empty()) {
+    const auto found = std::find_if(system_bundles.begin(), system_bundles.end(), file_exists);
+    if (found == system_bundles.end()) {
       throw config_error(
           "no system root certificates found (looked for /etc/ssl/certs/ca-certificates.crt and "
           "the RHEL, Alpine and macOS bundles); install ca-certificates or set sslrootcert");
     }
+    path = *found;
   }
-  if (r.sslrootcert != "system" && !file_exists(r.sslrootcert)) {
-    throw config_error("root certificate file " + util::quoted(r.sslrootcert) +
+  if (path != "system" && !file_exists(path)) {
+    throw config_error("root certificate file " + util::quoted(path) +
                        " does not exist or is not a file; fix sslrootcert or PGSSLROOTCERT");
   }
+  return path;
+}
 
-  if (cfg.connect_timeout.count() < 0) {
-    throw config_error("connect_timeout must not be negative");
-  } else if (cfg.connect_timeout.count() > 0) {
-    r.connect_timeout = cfg.connect_timeout;
-  } else if (auto env_timeout = util::get_env("PGCONNECT_TIMEOUT")) {
-    const auto secs = parse_integer(*env_timeout, "PGCONNECT_TIMEOUT");
-    if (secs < 0) throw config_error("PGCONNECT_TIMEOUT must not be negative");
-    // libpq treats 0 as "wait forever"; we keep a bound so that a dead endpoint never hangs.
-    r.connect_timeout = secs > 0 ? std::chrono::seconds(secs) : default_connect_timeout;
-  } else {
-    r.connect_timeout = default_connect_timeout;
-  }
+std::chrono::seconds connect_timeout(const config& cfg) {
+  if (cfg.connect_timeout.count() < 0) throw config_error("connect_timeout must not be negative");
+  if (cfg.connect_timeout.count() > 0) return cfg.connect_timeout;
+  const auto env_timeout = util::get_env("PGCONNECT_TIMEOUT");
+  if (!env_timeout) return default_connect_timeout;
+  const auto secs = parse_integer(*env_timeout, "PGCONNECT_TIMEOUT");
+  if (secs < 0) throw config_error("PGCONNECT_TIMEOUT must not be negative");
+  // libpq treats 0 as "wait forever"; we keep a bound so that a dead endpoint never hangs.
+  return secs > 0 ? std::chrono::seconds(secs) : default_connect_timeout;
+}
 
+void check_libpq_params(const config& cfg) {
   for (const auto& [key, value] : cfg.libpq_params) {
     if (std::find(owned_libpq_keys.begin(), owned_libpq_keys.end(), key) !=
         owned_libpq_keys.end()) {
@@ -378,13 +251,30 @@ resolved_config resolve(const config& cfg) {
                          " through its config field, not libpq_params");
     }
   }
+}
 
+std::string application_name_for(const config& cfg) {
   std::string prefix = cfg.application_name_prefix;
   if (prefix.empty()) prefix = util::get_env("PGAPPNAME").value_or("");
   if (std::any_of(prefix.begin(), prefix.end(), [](unsigned char c) { return c < 0x20; })) {
     throw config_error("application_name prefix must not contain control characters");
   }
-  r.application_name = application_name(prefix);
+  return application_name(prefix);
+}
+
+}  // namespace
+
+resolved_config resolve(const config& cfg) {
+  resolved_config r;
+  r.source = cfg;
+  r.target = resolve_endpoint(cfg, &r.warnings);
+  check_login(cfg);
+  check_token_duration(cfg.token_duration);
+  check_sslmode(cfg);
+  r.sslrootcert = root_certificates(cfg);
+  r.connect_timeout = connect_timeout(cfg);
+  check_libpq_params(cfg);
+  r.application_name = application_name_for(cfg);
   // Only once everything else is valid: a config that is refused warns about nothing.
   if (cfg.on_warning) {
     for (const auto& w : r.warnings) cfg.on_warning(w);

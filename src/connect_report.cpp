@@ -10,8 +10,8 @@ namespace dsql::detail {
 namespace {
 
 std::vector<log_field> where(const resolved_config& s, std::chrono::nanoseconds took) {
-  return {{"host", s.endpoint},
-          {"port", std::to_string(s.port)},
+  return {{"host", s.target.host},
+          {"port", std::to_string(s.target.port)},
           {"user", s.source.user},
           {"duration_ms", millis(took)}};
 }
@@ -26,8 +26,8 @@ connect_report::connect_report(const resolved_config& settings) noexcept : setti
   count(metric::connects_attempted);
   if (log_on(log_level::debug)) {
     log(log_level::debug, "connect.start",
-        {{"host", settings_.endpoint},
-         {"port", std::to_string(settings_.port)},
+        {{"host", settings_.target.host},
+         {"port", std::to_string(settings_.target.port)},
          {"user", settings_.source.user}});
   }
 }

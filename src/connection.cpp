@@ -201,7 +201,7 @@ struct connector::state {
         clock(c ? std::move(c) : clock_function(&std::chrono::system_clock::now)),
         generator(cfg.credentials ? cfg.credentials
                                   : default_credentials_chain(chain_options{
-                                        cfg.profile, refresh_window(cfg.token_duration_seconds)}),
+                                        cfg.profile, refresh_window(cfg.token_duration)}),
                   clock) {
     params = build_params();
   }
@@ -209,17 +209,17 @@ struct connector::state {
   ~state() { util::wipe(cached_token); }
 
   // Credentials must outlive every token signed from them, so refresh them that much earlier.
-  static std::chrono::seconds refresh_window(std::int64_t token_seconds) {
+  static std::chrono::seconds refresh_window(std::chrono::seconds token_duration) {
     return std::max<std::chrono::seconds>(std::chrono::minutes(5),
-                                          std::chrono::seconds(token_seconds + 60));
+                                          token_duration + std::chrono::seconds(60));
   }
 
   std::vector<std::pair<std::string, std::string>> build_params() const {
     const auto& s = settings;
     std::vector<std::pair<std::string, std::string>> p;
-    p.emplace_back("host", s.endpoint);
+    p.emplace_back("host", s.target.host);
     if (!s.source.hostaddr.empty()) p.emplace_back("hostaddr", s.source.hostaddr);
-    p.emplace_back("port", std::to_string(s.port));
+    p.emplace_back("port", std::to_string(s.target.port));
     p.emplace_back("dbname", s.source.database);
     p.emplace_back("user", s.source.user);
     p.emplace_back("sslmode", s.source.sslmode);
@@ -236,9 +236,8 @@ struct connector::state {
   }
 
   token_request request() const {
-    return token_request{settings.token_host, settings.region,
-                         action_for_user(settings.source.user),
-                         settings.source.token_duration_seconds};
+    return token_request{settings.target.token_host, settings.target.region,
+                         action_for_user(settings.source.user), settings.source.token_duration};
   }
 
   std::string fresh_token() {
@@ -251,8 +250,8 @@ struct connector::state {
 
   // Under token_mutex.
   bool cached_is_young(std::chrono::system_clock::time_point now) const {
-    const auto max_age = std::chrono::duration<double>(
-        static_cast<double>(settings.source.token_duration_seconds) * opts.token_reuse_fraction);
+    const auto max_age =
+        std::chrono::duration<double>(settings.source.token_duration) * opts.token_reuse_fraction;
     return !cached_token.empty() && now >= cached_at && now - cached_at < max_age;
   }
 

@@ -28,8 +28,8 @@ PGconn* start_libpq(const std::vector<std::pair<std::string, std::string>>& para
 }
 
 connection_error connect_timeout_error(const resolved_config& settings) {
-  return connection_error("could not connect to " + util::printable(settings.endpoint) + ":" +
-                          std::to_string(settings.port) + ": timed out after " +
+  return connection_error("could not connect to " + util::printable(settings.target.host) + ":" +
+                          std::to_string(settings.target.port) + ": timed out after " +
                           std::to_string(settings.connect_timeout.count()) +
                           " s (connect_timeout); check the endpoint, port and network");
 }

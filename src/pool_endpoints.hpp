@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dsql/config.hpp"
@@ -14,13 +15,8 @@
 
 namespace dsql::detail {
 
-struct endpoint_spec {
-  std::string host;
-  std::uint16_t port = 0;  // 0: config.port
-};
-
-// "host", "host:port", "[v6]:port" or a bare IPv6 address. Throws config_error.
-endpoint_spec parse_endpoint(const std::string& text);
+// How parse_host_port's messages name pool_options.endpoints.
+inline constexpr std::string_view endpoints_where = "in pool_options.endpoints";
 
 struct pool_endpoint {
   std::string name;  // host:port, for messages and current_endpoint()

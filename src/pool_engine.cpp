@@ -249,7 +249,7 @@ void validate(const pool_options& o) {
   if (!(o.token_reuse_fraction >= 0.0 && o.token_reuse_fraction < 1.0)) {
     throw config_error("pool_options.token_reuse_fraction must be at least 0 and below 1");
   }
-  for (const auto& e : o.endpoints) detail::parse_endpoint(e);
+  for (const auto& e : o.endpoints) parse_host_port(e, detail::endpoints_where);
 }
 
 }  // namespace dsql

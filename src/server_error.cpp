@@ -88,7 +88,7 @@ std::string diagnose_refusal(const server_error_fields& f, const resolved_config
     return "the token had expired when the server checked it: this machine's clock may be wrong "
            "(check it with `date -u` against a time server) or the token was kept longer than its "
            "duration (" +
-           std::to_string(s.source.token_duration_seconds) + " s)";
+           std::to_string(s.source.token_duration.count()) + " s)";
   }
   if (f.hint.find("not yet current") != std::string::npos) {
     return "the token is dated in the future from the server's point of view: this machine's "
@@ -97,14 +97,14 @@ std::string diagnose_refusal(const server_error_fields& f, const resolved_config
   std::string d =
       "the server refused the IAM token. Check that: the credentials' IAM principal "
       "is allowed dsql:" +
-      action + " on this cluster; the region " + util::quoted(s.region) +
+      action + " on this cluster; the region " + util::quoted(s.target.region) +
       " is the cluster's region; the token is signed for the cluster's own "
       "hostname (signed for " +
-      util::quoted(s.token_host) + ")";
-  const std::string host_region = region_from_host(s.endpoint);
-  if (!host_region.empty() && host_region != s.region) {
+      util::quoted(s.target.token_host) + ")";
+  const std::string host_region = region_from_host(s.target.host);
+  if (!host_region.empty() && host_region != s.target.region) {
     d += "; note: the host says region " + util::quoted(host_region) +
-         " but the token was signed for " + util::quoted(s.region);
+         " but the token was signed for " + util::quoted(s.target.region);
   }
   if (user != "admin") {
     d += "; role '" + user +
@@ -120,7 +120,7 @@ void throw_connect_failure(const std::string& libpq_message, const resolved_conf
   const bool refused = f.sqlstate == "28000" || f.sqlstate == "28P01" ||
                        f.message.find("access denied") != std::string::npos;
   const std::string where =
-      util::printable(settings.endpoint) + ":" + std::to_string(settings.port);
+      util::printable(settings.target.host) + ":" + std::to_string(settings.target.port);
   // The server's words may repeat what the client sent (user names, for one).
   const std::string message = util::printable(f.message, 500, util::whitespace::collapse);
   const std::string hint =

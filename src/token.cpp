@@ -37,9 +37,9 @@ void check_request(const token_request& request, const credentials& creds) {
                            : "cannot sign a token: " + util::quoted(request.region) +
                                  " is not a valid region (e.g. us-east-1)");
   }
-  if (request.expires_in < 1 || request.expires_in > max_token_expiry_seconds) {
+  if (request.expires_in.count() < 1 || request.expires_in > max_token_expiry) {
     throw config_error("token expiry must be between 1 and 604800 seconds (one week), got " +
-                       std::to_string(request.expires_in));
+                       std::to_string(request.expires_in.count()));
   }
   if (creds.access_key_id.empty() || creds.secret_access_key.empty()) {
     throw credentials_error(
@@ -63,7 +63,7 @@ std::string query_before_signature(const token_request& request, const credentia
   q.append("%2F");
   sigv4::uri_encode_append(q, scope);
   q.append("&X-Amz-Date=").append(amz_date);
-  q.append("&X-Amz-Expires=").append(std::to_string(request.expires_in));
+  q.append("&X-Amz-Expires=").append(std::to_string(request.expires_in.count()));
   if (!encoded_session_token.empty()) {
     q.append("&X-Amz-Security-Token=").append(encoded_session_token);
   }
@@ -114,7 +114,7 @@ void check_signing_time(std::chrono::system_clock::time_point t) {
 void check_expiration(const token_request& request, const credentials& creds,
                       std::chrono::system_clock::time_point now) {
   if (!creds.expiration) return;
-  const auto token_end = now + std::chrono::seconds(request.expires_in);
+  const auto token_end = now + request.expires_in;
   if (*creds.expiration >= token_end) return;
   const std::string from = creds.source.empty() ? "" : " from " + util::printable(creds.source);
   // Compared before subtracting: a provider may hand out any time point, even min().
@@ -128,7 +128,8 @@ void check_expiration(const token_request& request, const credentials& creds,
                             "; refresh them (e.g. aws sso login, or new session credentials)");
   }
   throw credentials_error("the credentials" + from + " expire in " + std::to_string(left) +
-                          " s, before a token valid for " + std::to_string(request.expires_in) +
+                          " s, before a token valid for " +
+                          std::to_string(request.expires_in.count()) +
                           " s would; lower the token duration (tokenDurationSecs) below " +
                           std::to_string(left) + " s or use longer-lived credentials");
 }
@@ -216,14 +217,13 @@ std::string token_generator::generate(const token_request& request) {
   std::string token = sign_with_key(request, creds, *m.encoded_session_token, amz_date, *m.key);
   if (detail::log_on(log_level::debug)) {
     // What was signed and until when; the token itself is a password and never logged.
-    detail::log(
-        log_level::debug, "token.signed",
-        {{"host", request.hostname},
-         {"region", request.region},
-         {"action", std::string(to_string(request.action))},
-         {"expires_in_s", std::to_string(request.expires_in)},
-         {"expires_at", util::format_iso8601(now + std::chrono::seconds(request.expires_in))},
-         {"credentials", creds.source}});
+    detail::log(log_level::debug, "token.signed",
+                {{"host", request.hostname},
+                 {"region", request.region},
+                 {"action", std::string(to_string(request.action))},
+                 {"expires_in_s", std::to_string(request.expires_in.count())},
+                 {"expires_at", util::format_iso8601(now + request.expires_in)},
+                 {"credentials", creds.source}});
   }
   return token;
 }

@@ -201,18 +201,19 @@ class connect_run : public std::enable_shared_from_this<connect_run> {
     params_ = source_->libpq_parameters();
     const auto& s = source_->settings();
     // libpq would resolve the name itself, blocking; with hostaddr it does not.
-    if (!s.source.hostaddr.empty() || is_numeric_address(s.endpoint)) {
+    if (!s.source.hostaddr.empty() || is_numeric_address(s.target.host)) {
       handshake(std::move(token));
       return;
     }
     auto pending = std::make_shared<secret>(std::move(token));
     resolver_.async_resolve(
-        s.endpoint, std::to_string(s.port),
+        s.target.host, std::to_string(s.target.port),
         [self = shared_from_this(), pending](const auto& ec, const auto& results) {
           if (self->finished_) return;
           if (ec) {
-            self->fail(std::make_exception_ptr(connection_error(
-                "could not resolve " + self->source_->settings().endpoint + ": " + ec.message())));
+            self->fail(std::make_exception_ptr(
+                connection_error("could not resolve " + self->source_->settings().target.host +
+                                 ": " + ec.message())));
             return;
           }
           self->use_addresses(results);
@@ -229,7 +230,7 @@ class connect_run : public std::enable_shared_from_this<connect_run> {
     for (const auto& entry : results) {
       const std::string a = entry.endpoint().address().to_string();
       if (addresses.find(a) != std::string::npos || ++n > 8) continue;
-      hosts += (hosts.empty() ? "" : ",") + source_->settings().endpoint;
+      hosts += (hosts.empty() ? "" : ",") + source_->settings().target.host;
       addresses += (addresses.empty() ? "" : ",") + a;
     }
     for (auto& [key, value] : params_) {

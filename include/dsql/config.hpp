@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dsql/credentials.hpp"
+#include "dsql/endpoint.hpp"
 #include "dsql/notice.hpp"
 #include "dsql/token.hpp"
 
@@ -33,7 +34,8 @@ struct config {
   std::string profile;
   // When set, used instead of the default chain.
   std::shared_ptr<credentials_provider> credentials;
-  std::int64_t token_duration_seconds = default_token_expiry_seconds;
+  // How long each token is valid for, 1 s to max_token_expiry (7 days).
+  std::chrono::seconds token_duration = default_token_expiry;
 
   // Sign the token for this host instead of `host` (PrivateLink, tunnels, proxies).
   std::string token_host;
@@ -69,33 +71,12 @@ config parse_connection_uri(std::string_view uri);
 // `host_or_uri` may be a URI, a full endpoint or a cluster ID.
 config config_from_string(std::string_view host_or_uri);
 
-// True for a DSQL cluster ID: exactly 26 characters of [a-z0-9].
-bool is_cluster_id(std::string_view host) noexcept;
-// The region in <id>.dsql[-x].<region>.on.aws, or empty.
-std::string region_from_host(std::string_view host);
-// Which region signs for `host`, and why: `explicit_region` first (config.region, --region,
-// ?region=), then the host's own, then AWS_REGION, AWS_DEFAULT_REGION and the profile's
-// `region`. The variables never override a host's region; an explicit region does, and then
-// `warning` says so, naming it by `explicit_label`.
-struct region_choice {
-  std::string region;   // empty when nothing names one
-  std::string warning;  // empty unless an explicit region contradicts the host's
-};
-region_choice choose_region(std::string_view host, std::string_view explicit_region = {},
-                            const std::string& profile = {},
-                            std::string_view explicit_label = "config.region");
-// choose_region(...).region.
-std::string find_region(std::string_view host, std::string_view explicit_region = {},
-                        const std::string& profile = {});
-
-// A config with every default and fallback applied and checked: the endpoint, the region, the
-// port, the timeout. Throws config_error naming what is wrong and how to fix it.
+// A config with every default and fallback applied and checked: the endpoint (resolve_endpoint),
+// the token duration, TLS, the timeout. Throws config_error naming what is wrong and how to fix
+// it. Immutable value once built; safe to share between threads.
 struct resolved_config {
   config source;
-  std::string endpoint;    // full host name to connect to
-  std::string token_host;  // host the token is signed for
-  std::string region;
-  std::uint16_t port = 5432;
+  endpoint target;  // where to connect and what to sign for
   std::chrono::seconds connect_timeout{10};
   std::string sslrootcert;  // a path or "system"
   std::string application_name;

@@ -9,6 +9,7 @@
 #include "dsql/batch_writer.hpp"
 #include "dsql/config.hpp"
 #include "dsql/connection.hpp"
+#include "dsql/endpoint.hpp"
 #include "dsql/credentials.hpp"
 #include "dsql/errors.hpp"
 #include "dsql/log.hpp"

@@ -20,8 +20,10 @@ enum class token_action { db_connect, db_connect_admin };
 token_action action_for_user(std::string_view user) noexcept;
 std::string_view to_string(token_action action) noexcept;
 
-inline constexpr std::int64_t default_token_expiry_seconds = 900;
-inline constexpr std::int64_t max_token_expiry_seconds = 604800;
+// How long a token is valid when nothing says otherwise: 15 minutes, as in AWS's tools.
+inline constexpr std::chrono::seconds default_token_expiry{900};
+// The longest validity SigV4 presigning allows: 7 days.
+inline constexpr std::chrono::seconds max_token_expiry{604800};
 
 using clock_function = std::function<std::chrono::system_clock::time_point()>;
 
@@ -29,7 +31,7 @@ struct token_request {
   std::string hostname;  // the endpoint the token is signed for (no scheme, no port)
   std::string region;
   token_action action = token_action::db_connect_admin;
-  std::int64_t expires_in = default_token_expiry_seconds;  // 1..604800
+  std::chrono::seconds expires_in = default_token_expiry;  // 1 s to max_token_expiry
 };
 
 // Signs with the given credentials at the given time. Throws config_error on bad input.

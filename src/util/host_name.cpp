@@ -14,16 +14,16 @@ namespace {
 
 constexpr const char* example = "<cluster id>.dsql.us-east-1.on.aws";
 
-bool is_ipv6(std::string_view host) {
-  in6_addr addr{};
-  return inet_pton(AF_INET6, std::string(host).c_str(), &addr) == 1;
-}
-
 bool name_char(unsigned char c) {
   return std::isalnum(c) || c == '-' || c == '.' || c == '_';
 }
 
 }  // namespace
+
+bool is_ipv6_address(std::string_view host) {
+  in6_addr addr{};
+  return inet_pton(AF_INET6, std::string(host).c_str(), &addr) == 1;
+}
 
 void check_host_name(std::string_view host, std::string_view label) {
   auto refuse = [&](const std::string& shown, const std::string& problem, const std::string& fix) {
@@ -68,7 +68,7 @@ void check_host_name(std::string_view host, std::string_view label) {
     fail("IPv6 addresses go without brackets here",
          "give the address alone, e.g. ::1 (brackets belong in URIs: dsql://[::1]:5432/)");
   }
-  if (host.find(':') != std::string_view::npos && !is_ipv6(host)) {
+  if (host.find(':') != std::string_view::npos && !is_ipv6_address(host)) {
     const auto colon = host.rfind(':');
     const std::string_view after = host.substr(colon + 1);
     const bool port = !after.empty() && std::all_of(after.begin(), after.end(),

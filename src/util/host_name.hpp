@@ -13,4 +13,7 @@ namespace dsql::util {
 // are refused: they belong elsewhere.
 void check_host_name(std::string_view host, std::string_view label = "host");
 
+// True for a bare IPv6 address (no brackets, no zone): what inet_pton accepts.
+bool is_ipv6_address(std::string_view host);
+
 }  // namespace dsql::util

@@ -43,7 +43,7 @@ std::string_view userinfo_password(std::string_view text) {
 std::optional<std::string> error_of(std::string_view text) {
   try {
     const dsql::resolved_config r = dsql::resolve(dsql::config_from_string(text));
-    if (r.endpoint.empty() || r.region.empty() || r.port == 0) __builtin_trap();
+    if (r.target.host.empty() || r.target.region.empty() || r.target.port == 0) __builtin_trap();
     return std::nullopt;
   } catch (const dsql::config_error& e) {
     return std::string(e.what());

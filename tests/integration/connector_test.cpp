@@ -234,7 +234,7 @@ TEST_F(Connector, InjectedSchemaConflictReachesParameterisedStatements) {
 TEST_F(Connector, TokenReuseFollowsTheConfiguredShareOfItsLifetime) {
   auto now = std::chrono::system_clock::now();
   config cfg = ep().config();
-  cfg.token_duration_seconds = 100;
+  cfg.token_duration = std::chrono::seconds(100);
   connector reusing(cfg, connector_options{0.8}, [&] { return now; });
   const std::string first = reusing.token();
   now += std::chrono::seconds(79);

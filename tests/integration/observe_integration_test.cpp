@@ -87,7 +87,8 @@ TEST(ObserveRedaction, NoSecretInAnyLogLine) {
   const std::string session_token = "SESSIONtokenSECRET0123456789abcdefZZZZ";
   token_generator gen(std::make_shared<static_credentials_provider>(credentials{
       "AKIDSESSIONKEYTEST01", "sessionSECRETkey0123456789abcdefghijkl", session_token, {}, "sts"}));
-  tokens.push_back(gen.generate({"localhost", ep.region(), token_action::db_connect_admin, 900}));
+  tokens.push_back(gen.generate(
+      {"localhost", ep.region(), token_action::db_connect_admin, std::chrono::seconds(900)}));
   ASSERT_NE(tokens.back().find(session_token), std::string::npos);
   // A password in a URI is refused, and not repeated.
   const std::string password = "PASSWORDsecret0123";

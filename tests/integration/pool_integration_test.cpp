@@ -335,7 +335,7 @@ TEST(PoolEndpoint, KeepsWorkingUnderTheEndpointsAgeCap) {
 TEST(PoolEndpoint, KeepsWorkingWithTwoSecondTokens) {
   local_endpoint ep;
   config cfg = ep.config();
-  cfg.token_duration_seconds = 2;
+  cfg.token_duration = std::chrono::seconds(2);
   pool_options po;
   po.max_size = 2;
   po.max_lifetime = milliseconds(300);  // forces new connections, each needing a valid token

@@ -241,7 +241,7 @@ TEST_F(SociIntegration, PoolReusesSessionsAndRollsBackLeftovers) {
 // presenting the expired token.
 TEST_F(SociIntegration, SessionOutlivesItsToken) {
   config cfg = ep.config();
-  cfg.token_duration_seconds = 1;
+  cfg.token_duration = std::chrono::seconds(1);
   pool_options po;
   po.max_size = 1;
   soci_pool p(cfg, po);
@@ -261,7 +261,7 @@ TEST_F(SociIntegration, SessionOutlivesItsToken) {
 
 TEST_F(SociIntegration, PoolRetiresAndReopensWithFreshTokens) {
   config cfg = ep.config();
-  cfg.token_duration_seconds = 2;
+  cfg.token_duration = std::chrono::seconds(2);
   pool_options po;
   po.max_size = 2;
   po.max_lifetime = milliseconds(300);  // every reopen needs a token that is still valid

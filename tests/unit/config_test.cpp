@@ -3,48 +3,31 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <functional>
 #include "dsql/errors.hpp"
 
+#include "config_test_support.hpp"
 #include "dsql/version.hpp"
-#include "test_support.hpp"
 
 namespace dsql {
 namespace {
 
+using test::clean_env;
+using test::message_of;
 using test::scoped_env;
-
-// Isolates the tests from the machine's AWS and libpq settings.
-struct clean_env {
-  scoped_env r{"AWS_REGION", std::nullopt}, dr{"AWS_DEFAULT_REGION", std::nullopt},
-      p{"AWS_PROFILE", std::nullopt}, cf{"AWS_CONFIG_FILE", "/nonexistent/config"},
-      cr{"AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"}, port{"PGPORT", std::nullopt},
-      cert{"PGSSLROOTCERT", std::nullopt}, timeout{"PGCONNECT_TIMEOUT", std::nullopt},
-      app{"PGAPPNAME", std::nullopt};
-};
-
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  return "(no config_error)";
-}
 
 TEST(Config, DefaultsFollowDsql) {
   config c;
   EXPECT_EQ(c.user, "admin");
   EXPECT_EQ(c.database, "postgres");
   EXPECT_EQ(c.sslmode, "verify-full");
-  EXPECT_EQ(c.token_duration_seconds, 900);
+  EXPECT_EQ(c.token_duration, std::chrono::seconds(900));
   clean_env env;
   c.host = "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws";
   const auto r = resolve(c);
-  EXPECT_EQ(r.port, 5432);
-  EXPECT_EQ(r.region, "us-east-1");
-  EXPECT_EQ(r.endpoint, c.host);
-  EXPECT_EQ(r.token_host, c.host);
+  EXPECT_EQ(r.target.port, 5432);
+  EXPECT_EQ(r.target.region, "us-east-1");
+  EXPECT_EQ(r.target.host, c.host);
+  EXPECT_EQ(r.target.token_host, c.host);
   EXPECT_EQ(r.connect_timeout, std::chrono::seconds(10));
   EXPECT_EQ(r.application_name, std::string("aurora-dsql-cpp/") + version);
 }
@@ -85,17 +68,17 @@ TEST(Config, ClusterIdExpandsWithRegionFromEachSourceInOrder) {
                                "sa-east-1\n";
   }
   scoped_env cf{"AWS_CONFIG_FILE", cfg_path};
-  EXPECT_EQ(resolve(c).region, "ap-northeast-1");
+  EXPECT_EQ(resolve(c).target.region, "ap-northeast-1");
   c.profile = "dev";
-  EXPECT_EQ(resolve(c).region, "sa-east-1");
+  EXPECT_EQ(resolve(c).target.region, "sa-east-1");
   scoped_env dr{"AWS_DEFAULT_REGION", "eu-central-1"};
-  EXPECT_EQ(resolve(c).region, "eu-central-1");
+  EXPECT_EQ(resolve(c).target.region, "eu-central-1");
   scoped_env r{"AWS_REGION", "us-west-2"};
-  EXPECT_EQ(resolve(c).region, "us-west-2");
+  EXPECT_EQ(resolve(c).target.region, "us-west-2");
   c.region = "eu-west-1";
   const auto res = resolve(c);
-  EXPECT_EQ(res.region, "eu-west-1");
-  EXPECT_EQ(res.endpoint, "abcdefghijklmnopqrstuvwxyz.dsql.eu-west-1.on.aws");
+  EXPECT_EQ(res.target.region, "eu-west-1");
+  EXPECT_EQ(res.target.host, "abcdefghijklmnopqrstuvwxyz.dsql.eu-west-1.on.aws");
 }
 
 TEST(Config, ExplicitRegionWinsOverTheHostsWithAWarning) {
@@ -106,8 +89,8 @@ TEST(Config, ExplicitRegionWinsOverTheHostsWithAWarning) {
   std::vector<std::string> heard;
   c.on_warning = [&](const std::string& w) { heard.push_back(w); };
   const auto r = resolve(c);
-  EXPECT_EQ(r.region, "eu-west-1");
-  EXPECT_EQ(r.endpoint, "x.dsql.us-east-2.on.aws");
+  EXPECT_EQ(r.target.region, "eu-west-1");
+  EXPECT_EQ(r.target.host, "x.dsql.us-east-2.on.aws");
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_EQ(r.warnings[0].rfind("config.region 'eu-west-1' wins over the region of host "
                                 "'x.dsql.us-east-2.on.aws' ('us-east-2')",
@@ -121,8 +104,8 @@ TEST(Config, ExplicitRegionWinsOverTheHostsWithAWarning) {
   EXPECT_TRUE(resolve(c).warnings.empty());
   c.host = "db.example.com";
   c.region = "eu-west-1";
-  EXPECT_EQ(resolve(c).endpoint, "db.example.com");
-  EXPECT_EQ(resolve(c).region, "eu-west-1");
+  EXPECT_EQ(resolve(c).target.host, "db.example.com");
+  EXPECT_EQ(resolve(c).target.region, "eu-west-1");
   EXPECT_TRUE(resolve(c).warnings.empty());
   EXPECT_EQ(heard.size(), 1u);
 }
@@ -134,7 +117,7 @@ TEST(Config, RegionVariablesNeverOverrideTheHosts) {
   config c;
   c.host = "x.dsql.us-east-2.on.aws";
   const auto res = resolve(c);
-  EXPECT_EQ(res.region, "us-east-2");
+  EXPECT_EQ(res.target.region, "us-east-2");
   EXPECT_TRUE(res.warnings.empty());
   EXPECT_EQ(choose_region(c.host).region, "us-east-2");
   EXPECT_EQ(find_region("db.example.com"), "eu-west-1");
@@ -165,9 +148,9 @@ TEST(Config, TokenHostCanDifferFromTheAddressConnectedTo) {
   c.host = "localhost";
   c.token_host = "abcdefghijklmnopqrstuvwxyz.dsql.us-west-2.on.aws";
   const auto r = resolve(c);
-  EXPECT_EQ(r.endpoint, "localhost");
-  EXPECT_EQ(r.token_host, c.token_host);
-  EXPECT_EQ(r.region, "us-west-2");
+  EXPECT_EQ(r.target.host, "localhost");
+  EXPECT_EQ(r.target.token_host, c.token_host);
+  EXPECT_EQ(r.target.region, "us-west-2");
 }
 
 TEST(Config, ParsesUris) {
@@ -180,7 +163,7 @@ TEST(Config, ParsesUris) {
   EXPECT_EQ(c.database, "postgres");
   EXPECT_EQ(c.region, "us-east-1");
   EXPECT_EQ(c.profile, "dev");
-  EXPECT_EQ(c.token_duration_seconds, 60);
+  EXPECT_EQ(c.token_duration, std::chrono::seconds(60));
   EXPECT_EQ(c.libpq_params.at("keepalives"), "1");
   EXPECT_EQ(c.libpq_params.at("options"), "-c search_path=app");
 
@@ -207,6 +190,12 @@ TEST(Config, BadUrisGetClearErrors) {
   EXPECT_NE(err("dsql://h?region").find("no value"), std::string::npos);
   EXPECT_NE(err("dsql://h%zz").find("percent-escape"), std::string::npos);
   EXPECT_NE(err("dsql://[::1").find("unterminated"), std::string::npos);
+  // The authority is split as pool_options.endpoints are: the message names the text and where.
+  EXPECT_NE(err("dsql://admin@h:abc/postgres").find("'h:abc' in the URI: invalid port 'abc'"),
+            std::string::npos);
+  EXPECT_NE(err("dsql://:5432/postgres").find("no host"), std::string::npos);
+  EXPECT_EQ(parse_connection_uri("dsql://fe80::1/postgres").host, "fe80::1");
+  EXPECT_EQ(parse_connection_uri("dsql:///postgres").host, "");
 }
 
 TEST(Config, BadSettingsGetClearErrors) {
@@ -220,9 +209,10 @@ TEST(Config, BadSettingsGetClearErrors) {
     EXPECT_NE(err(c).find("malformed host"), std::string::npos) << bad;
   }
   c.host = "x.dsql.us-east-1.on.aws";
-  for (std::int64_t bad : {std::int64_t{0}, std::int64_t{604801}}) {
+  for (const std::chrono::seconds bad :
+       {std::chrono::seconds(0), max_token_expiry + std::chrono::seconds(1)}) {
     config d = c;
-    d.token_duration_seconds = bad;
+    d.token_duration = bad;
     EXPECT_NE(err(d).find("between 1 and 604800"), std::string::npos);
   }
   config weak = c;
@@ -253,7 +243,7 @@ TEST(Config, LibpqEnvironmentVariablesAreDefaultsBeneathExplicitSettings) {
   scoped_env cert{"PGSSLROOTCERT", test::data_path("dsql_token_vectors.json")};
   scoped_env app{"PGAPPNAME", "myapp"};
   auto r = resolve(c);
-  EXPECT_EQ(r.port, 6000);
+  EXPECT_EQ(r.target.port, 6000);
   EXPECT_EQ(r.connect_timeout, std::chrono::seconds(3));
   EXPECT_EQ(r.sslrootcert, test::data_path("dsql_token_vectors.json"));
   EXPECT_EQ(r.application_name, std::string("myapp:aurora-dsql-cpp/") + version);
@@ -263,7 +253,7 @@ TEST(Config, LibpqEnvironmentVariablesAreDefaultsBeneathExplicitSettings) {
   c.sslrootcert = "system";
   c.application_name_prefix = "orm";
   r = resolve(c);
-  EXPECT_EQ(r.port, 7000);
+  EXPECT_EQ(r.target.port, 7000);
   EXPECT_EQ(r.connect_timeout, std::chrono::seconds(4));
   EXPECT_EQ(r.sslrootcert, "system");
   EXPECT_EQ(r.application_name, std::string("orm:aurora-dsql-cpp/") + version);

@@ -133,8 +133,8 @@ TEST_F(verifier, accepts_a_token_from_the_library_signer_in_any_parameter_order)
   credentials creds;
   creds.access_key_id = "AKIDLOCAL";
   creds.secret_access_key = "local/secret+key";
-  const std::string token =
-      generate_token({host, region, token_action::db_connect_admin, 900}, creds, now);
+  const std::string token = generate_token(
+      {host, region, token_action::db_connect_admin, std::chrono::seconds(900)}, creds, now);
   EXPECT_TRUE(check(token).ok);
   // Reverse the parameters: a verifier must treat the query as a set.
   const std::size_t q = token.find("/?");

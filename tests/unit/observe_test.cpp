@@ -177,8 +177,9 @@ TEST_F(Log, TokenSigningAndCredentialResolutionAreLoggedWithoutSecrets) {
   auto inner = std::make_shared<function_credentials_provider>("test-source",
                                                                [] { return secret_credentials(); });
   token_generator gen(make_caching_provider(inner));
-  const std::string token = gen.generate({"abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws",
-                                          "us-east-1", token_action::db_connect, 900});
+  const std::string token =
+      gen.generate({"abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws", "us-east-1",
+                    token_action::db_connect, std::chrono::seconds(900)});
   ASSERT_NE(token.find(session_token), std::string::npos);  // it is in play
 
   const auto lines = c.lines();

@@ -370,11 +370,11 @@ TEST(PoolEndpoints, EachPeerIsSignedForItsOwnRegion) {
   o.endpoints = {"abc.dsql.us-east-1.on.aws", "def.dsql.us-east-2.on.aws:5433", "127.0.0.1"};
   const auto endpoints = make_endpoints(cfg, o);
   ASSERT_EQ(endpoints.size(), 3u);
-  EXPECT_EQ(endpoints[0].source->settings().region, "us-east-1");
-  EXPECT_EQ(endpoints[1].source->settings().region, "us-east-2");
+  EXPECT_EQ(endpoints[0].source->settings().target.region, "us-east-1");
+  EXPECT_EQ(endpoints[1].source->settings().target.region, "us-east-2");
   EXPECT_EQ(endpoints[1].name, "def.dsql.us-east-2.on.aws:5433");
   // A name without a Region keeps the configured one.
-  EXPECT_EQ(endpoints[2].source->settings().region, "us-east-1");
+  EXPECT_EQ(endpoints[2].source->settings().target.region, "us-east-1");
 }
 
 }  // namespace

@@ -82,6 +82,16 @@ TEST(PoolOptions, RejectsWhatCannotWork) {
   pool_options ok;
   ok.endpoints = {"a.dsql.us-east-1.on.aws", "b.dsql.us-east-2.on.aws:5432", "[::1]:5433", "::1"};
   EXPECT_NO_THROW(validate(ok));
+  pool_options named;
+  named.endpoints = {"a.dsql.us-east-1.on.aws", "b.dsql.us-east-2.on.aws:x"};
+  try {
+    validate(named);
+    ADD_FAILURE() << "a port of 'x' was accepted";
+  } catch (const config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("'b.dsql.us-east-2.on.aws:x' in pool_options.endpoints"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(PoolOptions, BadConfigIsAConfigError) {

@@ -10,10 +10,10 @@ namespace {
 resolved_config settings(const std::string& user = "admin") {
   resolved_config s;
   s.source.user = user;
-  s.endpoint = "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws";
-  s.token_host = s.endpoint;
-  s.region = "us-east-1";
-  s.port = 5432;
+  s.target.host = "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws";
+  s.target.token_host = s.target.host;
+  s.target.region = "us-east-1";
+  s.target.port = 5432;
   return s;
 }
 
@@ -60,7 +60,7 @@ TEST(ServerError, RefusalsBecomeAuthErrorsWithADiagnosis) {
     EXPECT_NE(e.diagnosis().find("AWS IAM GRANT app"), std::string::npos);
   }
   auto mismatched = settings();
-  mismatched.region = "eu-west-1";
+  mismatched.target.region = "eu-west-1";
   try {
     throw_connect_failure("failed: FATAL:  28000: unable to accept connection, access denied\n",
                           mismatched);

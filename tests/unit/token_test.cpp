@@ -31,7 +31,7 @@ token_request request_of(const json& c) {
   r.region = c.at("region").get<std::string>();
   r.action = c.at("action") == "DbConnectAdmin" ? token_action::db_connect_admin
                                                 : token_action::db_connect;
-  r.expires_in = c.at("expires_in").get<std::int64_t>();
+  r.expires_in = std::chrono::seconds(c.at("expires_in").get<std::int64_t>());
   return r;
 }
 
@@ -67,7 +67,8 @@ TEST(Token, KeyCacheFollowsSecretDateAndRegion) {
       std::make_shared<function_credentials_provider>("test", [&] { return which == 0 ? a : b; });
   auto now = test::at("2026-03-01T23:59:59Z");
   token_generator gen(provider, [&] { return now; });
-  token_request r{"h.dsql.us-east-1.on.aws", "us-east-1", token_action::db_connect, 900};
+  token_request r{"h.dsql.us-east-1.on.aws", "us-east-1", token_action::db_connect,
+                  std::chrono::seconds(900)};
 
   EXPECT_EQ(gen.generate(r), generate_token(r, a, now));
   which = 1;
@@ -90,7 +91,8 @@ TEST(Token, CachedSessionTokenFollowsRefreshedCredentials) {
   });
   const auto now = test::at("2026-03-01T12:00:00Z");
   token_generator gen(provider, [&] { return now; });
-  token_request r{"h.dsql.us-east-1.on.aws", "us-east-1", token_action::db_connect, 900};
+  token_request r{"h.dsql.us-east-1.on.aws", "us-east-1", token_action::db_connect,
+                  std::chrono::seconds(900)};
   EXPECT_EQ(gen.generate(r), generate_token(r, first, now));
   which = 1;
   EXPECT_EQ(gen.generate(r), generate_token(r, second, now));
@@ -111,9 +113,10 @@ TEST(Token, ActionFollowsUser) {
 TEST(Token, ExpiryOutsideOneToOneWeekIsRefused) {
   credentials c{"AKID", "SECRET", "", std::nullopt, ""};
   const auto now = test::at("2026-01-01T00:00:00Z");
-  token_request r{"h.dsql.us-east-1.on.aws", "us-east-1", token_action::db_connect, 0};
+  token_request r{"h.dsql.us-east-1.on.aws", "us-east-1", token_action::db_connect,
+                  std::chrono::seconds(0)};
   for (std::int64_t bad : {std::int64_t{0}, std::int64_t{-5}, std::int64_t{604801}}) {
-    r.expires_in = bad;
+    r.expires_in = std::chrono::seconds(bad);
     try {
       generate_token(r, c, now);
       ADD_FAILURE() << "expiry " << bad << " accepted";
@@ -121,9 +124,9 @@ TEST(Token, ExpiryOutsideOneToOneWeekIsRefused) {
       EXPECT_NE(std::string(e.what()).find("between 1 and 604800"), std::string::npos);
     }
   }
-  r.expires_in = 1;
+  r.expires_in = std::chrono::seconds(1);
   EXPECT_NO_THROW(generate_token(r, c, now));
-  r.expires_in = 604800;
+  r.expires_in = max_token_expiry;
   EXPECT_NO_THROW(generate_token(r, c, now));
 }
 
@@ -153,7 +156,8 @@ TEST(Token, CredentialsExpiringBeforeTheTokenAreRefusedWithoutLeakingSecrets) {
   credentials c{"AKID", "TOPSECRET", "SESSIONTOKEN", now + std::chrono::seconds(600), "process"};
   auto provider = std::make_shared<static_credentials_provider>(c);
   token_generator gen(provider, [now] { return now; });
-  token_request r{"h.dsql.us-east-1.on.aws", "us-east-1", token_action::db_connect, 900};
+  token_request r{"h.dsql.us-east-1.on.aws", "us-east-1", token_action::db_connect,
+                  std::chrono::seconds(900)};
   try {
     gen.generate(r);
     FAIL() << "token outliving its credentials was signed";
@@ -164,7 +168,7 @@ TEST(Token, CredentialsExpiringBeforeTheTokenAreRefusedWithoutLeakingSecrets) {
     EXPECT_EQ(what.find("TOPSECRET"), std::string::npos);
     EXPECT_EQ(what.find("SESSIONTOKEN"), std::string::npos);
   }
-  r.expires_in = 600;
+  r.expires_in = std::chrono::seconds(600);
   EXPECT_NO_THROW(gen.generate(r));
 
   credentials expired = c;

@@ -6,7 +6,7 @@
 int main() {
   dsql::credentials creds{"akid", "secret", "token", std::nullopt, "test"};
   dsql::token_request req{"peccy.dsql.us-east-1.on.aws", "us-east-1",
-                          dsql::token_action::db_connect, 450};
+                          dsql::token_action::db_connect, std::chrono::seconds(450)};
   const auto t = std::chrono::system_clock::from_time_t(1724716800);  // 2024-08-27T00:00:00Z
   const std::string token = dsql::generate_token(req, creds, t);
   const std::string expected_signature =
