@@ -1,5 +1,5 @@
 # docs/api.md against the public headers (scripts/api_docs.sh --check): fails when a header that
-# must be fully documented (FULLY_DOCUMENTED_HEADERS in scripts/api_docs.py) has an undocumented
+# (every header under the public include directories) has an undocumented
 # public declaration, or when docs/api.md is stale. Needs doxygen, which scripts/test.sh installs;
 # without it the test fails and says so. Reads only the source tree, so any build tree runs it.
 add_test(NAME api_docs
