@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "dsql/endpoint.hpp"
 #include "local/certificate_authority.hpp"
 #include "local/embedded_rules.hpp"
 #include "local/endpoint_json.hpp"
@@ -85,7 +86,7 @@ local::endpoint_options endpoint_for(const std::string& cluster_id, const std::s
   e.port = static_cast<std::uint16_t>(port);
   e.cluster_id = cluster_id;
   e.region = region;
-  e.hostnames = {cluster_id + ".dsql." + region + ".on.aws", "localhost", "127.0.0.1", "::1"};
+  e.hostnames = {cluster_endpoint(cluster_id, region), "localhost", "127.0.0.1", "::1"};
   e.quotas.max_connections = static_cast<std::size_t>(limits.max_connections);
   e.quotas.connection_rate = limits.connection_rate;
   e.quotas.connection_burst = limits.connection_burst;

@@ -19,6 +19,8 @@
 #include <system_error>
 #include <vector>
 
+#include "dsql/endpoint.hpp"
+
 namespace dsql::local {
 namespace {
 
@@ -70,16 +72,7 @@ local_settings create_settings(const std::string& region) {
 }  // namespace
 
 std::string local_settings::cluster_endpoint() const {
-  return cluster_id + ".dsql." + region + ".on.aws";
-}
-
-bool is_valid_region(std::string_view region) noexcept {
-  if (region.empty() || region.size() > 32) return false;
-  if (region.front() == '-' || region.back() == '-') return false;
-  for (char c : region) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return true;
+  return dsql::cluster_endpoint(cluster_id, region);
 }
 
 std::string random_string(std::size_t length, std::string_view alphabet) {
@@ -268,13 +261,13 @@ nlohmann::json settings_to_json(const local_settings& s) {
 
 std::string local_settings::peer_cluster_endpoint() const {
   return peer_cluster_id.empty() ? std::string()
-                                 : peer_cluster_id + ".dsql." + peer_region + ".on.aws";
+                                 : dsql::cluster_endpoint(peer_cluster_id, peer_region);
 }
 
 local_settings state_dir::load_or_create_settings(const std::string& region,
                                                   const std::string& peer_region) {
   for (const std::string* r : {&region, &peer_region}) {
-    if (!r->empty() && !is_valid_region(*r)) {
+    if (!r->empty() && !is_region_name(*r)) {
       throw std::runtime_error(std::string(r == &region ? "--region " : "--peer-region ") + *r +
                                " is not a valid region name (for example us-east-1)");
     }
@@ -312,10 +305,10 @@ local_settings state_dir::load_or_create_settings(const std::string& region,
     throw std::runtime_error(path + " is damaged (JSON error " + std::to_string(e.id) +
                              "); restore it or start with an empty --dir");
   }
-  if (s.cluster_id.size() != 26 || !is_valid_region(s.region) ||
+  if (s.cluster_id.size() != 26 || !is_region_name(s.region) ||
       s.admin_identity.access_key_id.empty() || s.admin_identity.secret_access_key.empty() ||
       (!s.peer_cluster_id.empty() &&
-       (s.peer_cluster_id.size() != 26 || !is_valid_region(s.peer_region)))) {
+       (s.peer_cluster_id.size() != 26 || !is_region_name(s.peer_region)))) {
     throw std::runtime_error(path + " is damaged (bad cluster_id, region or keys); restore it " +
                              "or start with an empty --dir");
   }

@@ -88,7 +88,4 @@ std::string random_string(std::size_t length, std::string_view alphabet);
 // Writes through a temporary file and rename(), so readers never see a partial file.
 void write_file_atomically(const std::string& path, const std::string& content, mode_t mode);
 
-// True when the region looks like an AWS region name (lowercase letters, digits, dashes).
-bool is_valid_region(std::string_view region) noexcept;
-
 }  // namespace dsql::local

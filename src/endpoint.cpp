@@ -47,12 +47,6 @@ std::uint16_t port_after_colon(std::string_view text, std::string_view port,
   }
 }
 
-bool valid_region(std::string_view region) {
-  return std::all_of(region.begin(), region.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
-}
-
 std::uint16_t port_for(const config& cfg) {
   if (cfg.port != 0) return cfg.port;
   if (auto env_port = util::get_env("PGPORT")) return parse_port(*env_port, "in PGPORT");
@@ -112,6 +106,19 @@ bool is_cluster_id(std::string_view host) noexcept {
   return host.size() == 26 && std::all_of(host.begin(), host.end(), [](char c) {
            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
          });
+}
+
+bool is_region_name(std::string_view region) noexcept {
+  if (region.empty() || region.size() > 64 || region.front() == '-' || region.back() == '-') {
+    return false;
+  }
+  return std::all_of(region.begin(), region.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+std::string cluster_endpoint(std::string_view cluster_id, std::string_view region) {
+  return std::string(cluster_id) + ".dsql." + std::string(region) + ".on.aws";
 }
 
 std::string region_from_host(std::string_view host) {
@@ -188,11 +195,11 @@ endpoint resolve_endpoint(const config& cfg, std::vector<std::string>* warnings,
                        ": use a DSQL endpoint (<id>.dsql.<region>.on.aws), set the region (" +
                        std::string(region_label) + ", ?region= in a URI), or set AWS_REGION");
   }
-  if (!valid_region(ep.region)) {
+  if (!is_region_name(ep.region)) {
     throw config_error("invalid region " + util::quoted(ep.region) + " (e.g. us-east-1)");
   }
   // Only exact 26-character IDs expand; db.example.com stays a DNS name.
-  ep.host = is_cluster_id(cfg.host) ? cfg.host + ".dsql." + ep.region + ".on.aws" : cfg.host;
+  ep.host = is_cluster_id(cfg.host) ? cluster_endpoint(cfg.host, ep.region) : cfg.host;
   ep.token_host = cfg.token_host.empty() ? ep.host : cfg.token_host;
   ep.port = port_for(cfg);
   if (warnings && !region.warning.empty()) warnings->push_back(std::move(region.warning));

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "dsql/endpoint.hpp"
 #include "dsql/errors.hpp"
 #include "observe.hpp"
 #include "sigv4/sigv4.hpp"
@@ -18,20 +19,12 @@ namespace {
 
 constexpr std::string_view service = "dsql";
 
-bool valid_region(std::string_view region) {
-  if (region.empty() || region.size() > 64) return false;
-  for (char c : region) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return true;
-}
-
 void check_request(const token_request& request, const credentials& creds) {
   if (request.hostname.empty()) {
     throw config_error("cannot sign a token: the hostname is empty; give the cluster endpoint");
   }
   util::check_host_name(request.hostname, "token hostname");
-  if (!valid_region(request.region)) {
+  if (!is_region_name(request.region)) {
     throw config_error(request.region.empty()
                            ? "cannot sign a token: no region; set one (e.g. us-east-1)"
                            : "cannot sign a token: " + util::quoted(request.region) +

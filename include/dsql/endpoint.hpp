@@ -40,6 +40,11 @@ std::uint16_t parse_port(std::string_view text, std::string_view where);
 
 /// True for a DSQL cluster ID: exactly 26 characters of [a-z0-9].
 bool is_cluster_id(std::string_view host) noexcept;
+/// True for text that can name an AWS Region: 1 to 64 characters of [a-z0-9-], no '-' at
+/// either end ("us-east-1"). Says nothing of whether the Region exists.
+bool is_region_name(std::string_view region) noexcept;
+/// The endpoint of a cluster: \<cluster_id\>.dsql.\<region\>.on.aws.
+std::string cluster_endpoint(std::string_view cluster_id, std::string_view region);
 /// The region in \<id\>.dsql[-x].\<region\>.on.aws, or empty.
 std::string region_from_host(std::string_view host);
 

@@ -10,6 +10,7 @@
 #include "credentials/http_client.hpp"
 #include "credentials/json_service.hpp"
 #include "credentials/sources.hpp"
+#include "dsql/endpoint.hpp"
 #include "dsql/errors.hpp"
 #include "sigv4/request_signer.hpp"
 #include "util/env.hpp"
@@ -21,12 +22,6 @@ namespace dsql::credential_sources {
 namespace {
 
 constexpr const char* sts_version = "2011-06-15";
-
-bool valid_region(const std::string& r) {
-  return !r.empty() && r.size() < 64 && std::all_of(r.begin(), r.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
-}
 
 // Children by local name: STS documents carry a default namespace, some proxies add prefixes.
 pugi::xml_node child(const pugi::xml_node& n, const char* local) {
@@ -89,7 +84,7 @@ sts_endpoint resolve_sts_endpoint(const std::optional<std::string>& profile_regi
   std::optional<std::string> region = util::get_env("AWS_REGION");
   if (!region) region = util::get_env("AWS_DEFAULT_REGION");
   if (!region) region = profile_region;
-  if (region && !valid_region(*region)) {
+  if (region && !is_region_name(*region)) {
     throw credentials_error("STS: the region " + util::quoted(*region) +
                             " is not a valid AWS region name; check AWS_REGION, "
                             "AWS_DEFAULT_REGION and the profile's region");

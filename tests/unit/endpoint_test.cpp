@@ -65,6 +65,25 @@ TEST(Endpoint, UserTextInMessagesIsQuotedNeverRaw) {
   expect_mentions(p, {"in PGPORT", "'1\\r'"});
 }
 
+TEST(Endpoint, RegionNamesAreLowerCaseWordsJoinedByHyphens) {
+  for (const char* ok : {"us-east-1", "eu-west-3", "ap-southeast-2", "x"}) {
+    EXPECT_TRUE(is_region_name(ok)) << ok;
+  }
+  for (const char* bad :
+       {"", "US-EAST-1", "us_east_1", "-us-east-1", "us-east-1-", "us east", "us-east-1.evil"}) {
+    EXPECT_FALSE(is_region_name(bad)) << bad;
+  }
+  EXPECT_TRUE(is_region_name(std::string(64, 'a')));
+  EXPECT_FALSE(is_region_name(std::string(65, 'a')));
+}
+
+TEST(Endpoint, AClusterIdAndARegionNameTheClustersEndpoint) {
+  EXPECT_EQ(cluster_endpoint("abcdefghijklmnopqrstuvwxyz", "eu-west-3"),
+            "abcdefghijklmnopqrstuvwxyz.dsql.eu-west-3.on.aws");
+  EXPECT_EQ(region_from_host(cluster_endpoint("abcdefghijklmnopqrstuvwxyz", "eu-west-3")),
+            "eu-west-3");
+}
+
 TEST(Endpoint, PortIsAWholeNumberFromOneTo65535) {
   EXPECT_EQ(parse_port("1", "in PGPORT"), 1);
   EXPECT_EQ(parse_port("65535", "in PGPORT"), 65535);
