@@ -11,7 +11,7 @@ DSQL_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates jq
   libpq-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libasio-dev libcli11-dev
   libpqxx-dev libsoci-dev libpugixml-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libboost1.81-dev libpg-query-dev time doxygen
+  libboost1.81-dev libpg-query-dev time python3 doxygen
   postgresql-15 postgresql-client-15 postgresql-server-dev-15 clang-14 libclang-rt-14-dev
 )
 
