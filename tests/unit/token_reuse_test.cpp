@@ -70,8 +70,7 @@ TEST(TokenReuse, RenewsAtTheConfiguredShareOfTheLifetime) {
 TEST(TokenReuse, AMovedConnectorKeepsItsTokenAndTheMovedFromOneSaysSo) {
   std::atomic<int> resolves{0};
   fake_clock clock;
-  connector first(counting_config(resolves), connector_options{0.8},
-                  [&] { return clock.now(); });
+  connector first(counting_config(resolves), connector_options{0.8}, [&] { return clock.now(); });
   const auto token = first.token();
   connector second(std::move(first));
   EXPECT_EQ(second.token(), token);
